@@ -1,0 +1,341 @@
+/* lifelong — optimizers with freezing built in: a parameter without
+ * requires_grad, or an element whose mask byte is 0, is never moved, and its
+ * momentum / moment estimates are never touched (so weight decay and Adam's
+ * momentum cannot drift a frozen weight).  Updates are fused one-pass loops. */
+#include "tensor-private.h"
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct {
+  LfTensor *p;
+  LfReal   *m;        /* SGD momentum buffer / Adam first moment  */
+  LfReal   *v;        /* Adam second moment                       */
+  uint8_t  *mask;     /* NULL: every element trainable            */
+  int64_t   t;        /* updates applied (Adam bias correction)   */
+} ParamState;
+
+struct LfOptimizer {
+  LfOptimConfig cfg;
+  ParamState   *ps;
+  int           n, cap;
+};
+
+void
+lf_optim_config_init (LfOptimConfig *cfg, LfOptimKind kind)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->kind = kind;
+  cfg->lr = 1e-3;
+  cfg->beta1 = 0.9;
+  cfg->beta2 = 0.999;
+  cfg->eps = 1e-8;
+  cfg->weight_decay = kind == LF_OPTIM_ADAMW ? 0.01 : 0.0;
+}
+
+gboolean
+lf_optim_kind_from_string (const char *s, LfOptimKind *kind)
+{
+  static const struct { const char *name; LfOptimKind kind; } names[] = {
+    { "sgd", LF_OPTIM_SGD }, { "adam", LF_OPTIM_ADAM }, { "adamw", LF_OPTIM_ADAMW },
+  };
+  for (size_t i = 0; s != NULL && i < G_N_ELEMENTS (names); i++)
+    if (strcmp (s, names[i].name) == 0)
+      {
+        *kind = names[i].kind;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+LfOptimizer *
+lf_optimizer_new (const LfOptimConfig *cfg)
+{
+  g_return_val_if_fail (cfg != NULL, NULL);
+  LfOptimizer *opt = g_new0 (LfOptimizer, 1);
+  opt->cfg = *cfg;
+  return opt;
+}
+
+static void
+state_clear (ParamState *s)
+{
+  free (s->m);
+  free (s->v);
+  g_free (s->mask);
+  s->m = s->v = NULL;
+  s->mask = NULL;
+}
+
+void
+lf_optimizer_free (LfOptimizer *opt)
+{
+  if (opt == NULL)
+    return;
+  for (int i = 0; i < opt->n; i++)
+    state_clear (&opt->ps[i]);
+  g_free (opt->ps);
+  g_free (opt);
+}
+
+static ParamState *
+find (const LfOptimizer *opt, const LfTensor *p)
+{
+  for (int i = 0; i < opt->n; i++)
+    if (opt->ps[i].p == p)
+      return &opt->ps[i];
+  return NULL;
+}
+
+void
+lf_optimizer_add_param (LfOptimizer *opt, LfTensor *p)
+{
+  g_return_if_fail (opt != NULL && p != NULL);
+  g_return_if_fail (p->flags & LF_TF_OWNED);
+  if (find (opt, p))
+    return;
+  if (opt->n == opt->cap)
+    {
+      opt->cap = opt->cap ? 2 * opt->cap : 16;
+      opt->ps = g_realloc_n (opt->ps, opt->cap, sizeof (ParamState));
+    }
+  opt->ps[opt->n++] = (ParamState) { .p = p };
+}
+
+void
+lf_optimizer_set_params (LfOptimizer *opt, int n, LfTensor *const *params)
+{
+  g_return_if_fail (opt != NULL);
+  /* keep the state of parameters still present, in the new order */
+  ParamState *old = opt->ps;
+  int old_n = opt->n;
+  opt->ps = NULL;
+  opt->n = opt->cap = 0;
+  for (int i = 0; i < n; i++)
+    {
+      lf_optimizer_add_param (opt, params[i]);
+      for (int j = 0; j < old_n; j++)
+        if (old[j].p == params[i])
+          {
+            opt->ps[opt->n - 1] = old[j];
+            old[j].p = NULL;
+            break;
+          }
+    }
+  for (int j = 0; j < old_n; j++)
+    if (old[j].p != NULL)
+      state_clear (&old[j]);
+  g_free (old);
+}
+
+int lf_optimizer_n_params (const LfOptimizer *opt) { return opt->n; }
+
+void
+lf_optimizer_set_mask (LfOptimizer *opt, LfTensor *p, const uint8_t *mask)
+{
+  lf_optimizer_add_param (opt, p);
+  ParamState *s = find (opt, p);
+  g_free (s->mask);
+  s->mask = mask ? g_memdup2 (mask, (gsize) p->numel) : NULL;
+}
+
+static LfReal *
+zeroed (int64_t n)
+{
+  void *q = NULL;
+  if (posix_memalign (&q, 64, (size_t) MAX (n, 1) * sizeof (LfReal)) != 0)
+    lf_fatal ("optimizer: out of memory");
+  memset (q, 0, (size_t) MAX (n, 1) * sizeof (LfReal));
+  return q;
+}
+
+/* ---- update kernels: one pass over p, g and the state ---- */
+
+static void
+sgd_update (ParamState *s, const LfOptimConfig *c, double lr)
+{
+  LfTensor *p = s->p;
+  int64_t n = p->numel;
+  LfReal *w = p->data;
+  const LfReal *g = p->grad;
+  const uint8_t *mask = s->mask;
+  const LfReal wd = (LfReal) c->weight_decay, mu = (LfReal) c->momentum, flr = (LfReal) lr;
+  if (mu != 0 && s->m == NULL)
+    s->m = zeroed (n);
+  LfReal *buf = s->m;
+  const gboolean first = s->t == 0, nesterov = c->nesterov;
+#pragma omp parallel for schedule(static) if (n >= LF_PAR_MIN)
+  for (int64_t i = 0; i < n; i++)
+    {
+      if (mask && !mask[i])
+        continue;
+      LfReal d = g[i] + wd * w[i];
+      if (mu != 0)
+        {
+          buf[i] = first ? d : mu * buf[i] + d;
+          d = nesterov ? d + mu * buf[i] : buf[i];
+        }
+      w[i] -= flr * d;
+    }
+}
+
+static void
+adam_update (ParamState *s, const LfOptimConfig *c, double lr)
+{
+  LfTensor *p = s->p;
+  int64_t n = p->numel;
+  if (s->m == NULL)
+    {
+      s->m = zeroed (n);
+      s->v = zeroed (n);
+    }
+  int64_t t = s->t + 1;
+  const double bc1 = 1 - pow (c->beta1, (double) t), bc2 = 1 - pow (c->beta2, (double) t);
+  const LfReal b1 = (LfReal) c->beta1, b2 = (LfReal) c->beta2;
+  const LfReal step = (LfReal) (lr / bc1), inv_sqrt_bc2 = (LfReal) (1.0 / sqrt (bc2));
+  const LfReal eps = (LfReal) c->eps;
+  const gboolean decoupled = c->kind == LF_OPTIM_ADAMW;
+  const LfReal l2 = decoupled ? 0 : (LfReal) c->weight_decay;
+  const LfReal shrink = decoupled ? (LfReal) (1.0 - lr * c->weight_decay) : 1;
+  LfReal *restrict w = p->data, *restrict m = s->m, *restrict v = s->v;
+  const LfReal *restrict g = p->grad;
+  const uint8_t *mask = s->mask;
+  if (mask == NULL)
+    {
+#pragma omp parallel for simd schedule(static) if (n >= LF_PAR_MIN)
+      for (int64_t i = 0; i < n; i++)
+        {
+          LfReal gi = g[i] + l2 * w[i];
+          LfReal mi = b1 * m[i] + (1 - b1) * gi;
+          LfReal vi = b2 * v[i] + (1 - b2) * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          w[i] = w[i] * shrink - step * mi / (sqrtf ((float) vi) * inv_sqrt_bc2 + eps);
+        }
+    }
+  else
+    {
+#pragma omp parallel for schedule(static) if (n >= LF_PAR_MIN)
+      for (int64_t i = 0; i < n; i++)
+        {
+          if (!mask[i])
+            continue;
+          LfReal gi = g[i] + l2 * w[i];
+          LfReal mi = b1 * m[i] + (1 - b1) * gi;
+          LfReal vi = b2 * v[i] + (1 - b2) * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          w[i] = w[i] * shrink - step * mi / (sqrt (vi) * inv_sqrt_bc2 + eps);
+        }
+    }
+}
+
+void
+lf_optimizer_step (LfOptimizer *opt)
+{
+  g_return_if_fail (opt != NULL);
+  for (int i = 0; i < opt->n; i++)
+    {
+      ParamState *s = &opt->ps[i];
+      uint32_t f = s->p->flags;
+      if (!(f & LF_TF_REQUIRES_GRAD) || !(f & LF_TF_GRAD_VALID))
+        continue;   /* frozen, or no gradient reached it this step */
+      if (opt->cfg.kind == LF_OPTIM_SGD)
+        sgd_update (s, &opt->cfg, opt->cfg.lr);
+      else
+        adam_update (s, &opt->cfg, opt->cfg.lr);
+      s->t++;
+    }
+}
+
+void
+lf_optimizer_zero_grad (LfOptimizer *opt)
+{
+  for (int i = 0; i < opt->n; i++)
+    opt->ps[i].p->flags &= ~(uint32_t) LF_TF_GRAD_VALID;
+}
+
+void
+lf_optimizer_reset_state (LfOptimizer *opt)
+{
+  for (int i = 0; i < opt->n; i++)
+    {
+      ParamState *s = &opt->ps[i];
+      free (s->m);
+      free (s->v);
+      s->m = s->v = NULL;
+      s->t = 0;
+    }
+}
+
+void lf_optimizer_set_lr (LfOptimizer *opt, double lr) { opt->cfg.lr = lr; }
+double lf_optimizer_get_lr (const LfOptimizer *opt) { return opt->cfg.lr; }
+
+size_t
+lf_optimizer_state_bytes (const LfOptimizer *opt)
+{
+  size_t b = 0;
+  for (int i = 0; i < opt->n; i++)
+    {
+      const ParamState *s = &opt->ps[i];
+      size_t n = (size_t) s->p->numel;
+      b += (s->m ? n * sizeof (LfReal) : 0) + (s->v ? n * sizeof (LfReal) : 0) + (s->mask ? n : 0);
+    }
+  return b;
+}
+
+/* ---- schedules ---- */
+
+double
+lf_schedule_lr (const LfSchedule *s, double base_lr, int64_t step)
+{
+  if (s == NULL)
+    return base_lr;
+  if (s->warmup_steps > 0 && step < s->warmup_steps)
+    return base_lr * (double) (step + 1) / (double) s->warmup_steps;
+  int64_t t = step - MAX (s->warmup_steps, 0);
+  switch (s->kind)
+    {
+    case LF_SCHEDULE_STEP:
+      return s->step_size > 0 ? base_lr * pow (s->gamma, (double) (t / s->step_size)) : base_lr;
+    case LF_SCHEDULE_COSINE:
+      {
+        if (s->total_steps <= 0)
+          return base_lr;
+        double frac = MIN (1.0, (double) t / (double) s->total_steps);
+        return s->min_lr + (base_lr - s->min_lr) * 0.5 * (1.0 + cos (G_PI * frac));
+      }
+    case LF_SCHEDULE_CONSTANT:
+    default:
+      return base_lr;
+    }
+}
+
+/* ---- clipping ---- */
+
+double
+lf_clip_grad_norm (int n, LfTensor *const *params, double max_norm)
+{
+  double sq = 0;
+  for (int i = 0; i < n; i++)
+    {
+      LfTensor *p = params[i];
+      if ((p->flags & LF_TF_REQUIRES_GRAD) && (p->flags & LF_TF_GRAD_VALID))
+        sq += lf_dot_chunked (p->grad, p->grad, p->numel);
+    }
+  double norm = sqrt (sq);
+  if (max_norm > 0 && norm > max_norm)
+    {
+      LfReal f = (LfReal) (max_norm / (norm + 1e-6));
+      for (int i = 0; i < n; i++)
+        {
+          LfTensor *p = params[i];
+          if (!((p->flags & LF_TF_REQUIRES_GRAD) && (p->flags & LF_TF_GRAD_VALID)))
+            continue;
+          LfReal *g = p->grad;
+#pragma omp parallel for schedule(static) if (p->numel >= LF_PAR_MIN)
+          for (int64_t j = 0; j < p->numel; j++)
+            g[j] *= f;
+        }
+    }
+  return norm;
+}

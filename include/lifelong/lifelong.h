@@ -1,0 +1,7 @@
+/* lifelong — the umbrella header: everything a plugin may use. */
+#pragma once
+
+#include <lifelong/runtime.h>
+#include <lifelong/tensor.h>
+#include <lifelong/ops.h>
+#include <lifelong/optim.h>
