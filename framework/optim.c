@@ -209,7 +209,7 @@ adam_update (ParamState *s, const LfOptimConfig *c, double lr)
           LfReal vi = b2 * v[i] + (1 - b2) * gi * gi;
           m[i] = mi;
           v[i] = vi;
-          w[i] = w[i] * shrink - step * mi / (sqrtf ((float) vi) * inv_sqrt_bc2 + eps);
+          w[i] = w[i] * shrink - step * mi / (lf_sqrtr (vi) * inv_sqrt_bc2 + eps);
         }
     }
   else
@@ -224,7 +224,7 @@ adam_update (ParamState *s, const LfOptimConfig *c, double lr)
           LfReal vi = b2 * v[i] + (1 - b2) * gi * gi;
           m[i] = mi;
           v[i] = vi;
-          w[i] = w[i] * shrink - step * mi / (sqrt (vi) * inv_sqrt_bc2 + eps);
+          w[i] = w[i] * shrink - step * mi / (lf_sqrtr (vi) * inv_sqrt_bc2 + eps);
         }
     }
 }

@@ -4,7 +4,26 @@
 #pragma once
 
 #include <lifelong/lifelong.h>
+#include <math.h>
 #include <string.h>
+
+/* Math on LfReal in its own precision (float kernels must not round-trip
+ * through double; the double build must not truncate to float). */
+#ifdef LF_REAL_DOUBLE
+#define lf_sqrtr  sqrt
+#define lf_expr   exp
+#define lf_logr   log
+#define lf_tanhr  tanh
+#define lf_erfr   erf
+#define lf_fabsr  fabs
+#else
+#define lf_sqrtr  sqrtf
+#define lf_expr   expf
+#define lf_logr   logf
+#define lf_tanhr  tanhf
+#define lf_erfr   erff
+#define lf_fabsr  fabsf
+#endif
 
 typedef enum {
   LF_OP_NONE = 0,          /* leaf: parameter, input or constant */
