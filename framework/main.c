@@ -7,8 +7,8 @@ static void
 print_version (void)
 {
   printf ("lifelong %s\n", LF_VERSION_STRING);
-  printf ("blis kernel set: %s (chosen by %s; cpu: %s)\n",
-          lf_blis_arch (), lf_blis_arch_source (), lf_cpu_features ());
+  printf ("blis kernel set: %s (BLIS_ARCH_TYPE=%d, chosen by %s; cpu: %s)\n",
+          lf_blis_arch (), lf_blis_arch_type (), lf_blis_arch_source (), lf_cpu_features ());
   printf ("threads: %d\n", lf_get_threads ());
 }
 

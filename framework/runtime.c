@@ -91,6 +91,7 @@ lf_init (void)
 
 const char *lf_blis_arch (void) { lf_init (); return arch_name; }
 const char *lf_blis_arch_source (void) { lf_init (); return arch_source; }
+int lf_blis_arch_type (void) { lf_init (); return lf_blis_arch_id (arch_name); }
 const char *lf_cpu_features (void) { lf_init (); return cpu_features; }
 int lf_get_threads (void) { lf_init (); return n_threads; }
 

@@ -5,3 +5,4 @@
 #include <lifelong/tensor.h>
 #include <lifelong/ops.h>
 #include <lifelong/optim.h>
+#include <lifelong/idx.h>

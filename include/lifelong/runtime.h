@@ -20,6 +20,9 @@ void        lf_init (void);
  * how it was chosen ("cpuid", "BLIS_ARCH_TYPE"). */
 const char *lf_blis_arch (void);
 const char *lf_blis_arch_source (void);
+/* BLIS's numeric id of that kernel set: the value to give BLIS_ARCH_TYPE to
+ * make another BLIS program (PyTorch in the benchmarks) run the same. */
+int         lf_blis_arch_type (void);
 /* What cpuid reported ("avx512", "avx2+fma", "none"). */
 const char *lf_cpu_features (void);
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what lifelong needs on Debian 12 (idempotent: installs only what is
+# missing).  Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch,
+# the optional reference of the performance benchmarks)
+set -euo pipefail
+pkgs=(meson ninja-build pkg-config gcc libc6-dev python3
+      libglib2.0-dev libjson-glib-dev libblis-dev zlib1g-dev dataset-fashion-mnist)
+if [ "${1:-}" = "--bench" ]; then
+  pkgs+=(python3-torch python3-numpy)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
