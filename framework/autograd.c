@@ -82,6 +82,8 @@ LfTensor *
 lf_node_new (LfOpId op, int ndim, const int64_t *shape, int nsrc, LfTensor *const *src)
 {
   Scope *s = top ();
+  lf_check (nsrc >= 0 && nsrc <= LF_MAX_SRC, "%s: %d sources (at most %d)", lf_op_table[op].name, nsrc, LF_MAX_SRC);
+  lf_check (ndim >= 1 && ndim <= LF_MAX_DIMS, "%s: ndim %d not in [1, %d]", lf_op_table[op].name, ndim, LF_MAX_DIMS);
   int64_t numel = lf_shape_numel (ndim, shape);
   size_t head = (sizeof (LfTensor) + 63) & ~(size_t) 63;
   char *mem = lf_arena_alloc (head + (size_t) numel * sizeof (LfReal));
