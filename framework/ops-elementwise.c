@@ -35,27 +35,6 @@ enum {
 
 /* ---- broadcasting helpers ---------------------------------------------- */
 
-/* A shape as text for error messages: "(2, 3)".  Returned by value, so it
- * lives until the end of the lf_check that formats it. */
-typedef struct { char s[96]; } ShapeStr;
-
-static ShapeStr
-shape_str (const LfTensor *t)
-{
-  ShapeStr r;
-  size_t at = 0;
-  r.s[at++] = '(';
-  for (int i = 0; i < t->ndim && at < sizeof r.s; i++)
-    at += (size_t) g_snprintf (r.s + at, sizeof r.s - at, "%s%" G_GINT64_FORMAT,
-                               i ? ", " : "", t->shape[i]);
-  if (at < sizeof r.s - 1)
-    {
-      r.s[at++] = ')';
-      r.s[at] = '\0';
-    }
-  r.s[sizeof r.s - 1] = '\0';
-  return r;
-}
 
 /* t's shape right-aligned in 4 dims, leading 1s: (3, 4) -> (1, 1, 3, 4). */
 static void
@@ -143,7 +122,7 @@ ew_binary (LfOpId op, LfTensor *a, LfTensor *b)
   for (int d = 0; d < LF_MAX_DIMS; d++)
     {
       lf_check (pa[d] == pb[d] || pa[d] == 1 || pb[d] == 1,
-                "%s: shapes %s and %s do not broadcast", name, shape_str (a).s, shape_str (b).s);
+                "%s: shapes %s and %s do not broadcast", name, LF_SHAPE (a), LF_SHAPE (b));
       po[d] = pa[d] == 1 ? pb[d] : pa[d];
     }
   int ndim = MAX (a->ndim, b->ndim);

@@ -27,22 +27,6 @@ nn_recorded (const LfTensor *out)
   return (out->flags & LF_TF_REQUIRES_GRAD) != 0;
 }
 
-/* LF_ACC_LOOP over a long elementwise gradient, in parallel: fixed blocks,
- * each written by one thread (no sums: the thread count cannot matter). */
-#define NN_ACC_BLOCK 16384
-#define NN_ACC_LOOP_PAR(n, g, fresh, i, expr)                                   \
-  do {                                                                          \
-    const int64_t nn_n_ = (n);                                                  \
-    _Pragma ("omp parallel for schedule(static) if (nn_n_ >= LF_PAR_MIN)")      \
-    for (int64_t nn_lo_ = 0; nn_lo_ < nn_n_; nn_lo_ += NN_ACC_BLOCK)            \
-      {                                                                         \
-        const int64_t nn_hi_ = MIN (nn_n_, nn_lo_ + NN_ACC_BLOCK);              \
-        if (fresh)                                                              \
-          for (int64_t i = nn_lo_; i < nn_hi_; i++) (g)[i] = (expr);            \
-        else                                                                    \
-          for (int64_t i = nn_lo_; i < nn_hi_; i++) (g)[i] += (expr);           \
-      }                                                                         \
-  } while (0)
 
 /* Row reductions keep NN_LANES independent partial results: a single
  * accumulator is a chain of dependent adds the compiler may not reorder
@@ -452,7 +436,7 @@ lf_dropout_backward (LfTensor *out)
   const LfReal *dy = lf_out_grad (out);
   LfReal scale = (LfReal) out->fp[0];
   int64_t n = x->numel;
-  NN_ACC_LOOP_PAR (n, dx, fresh, i, dy[i] * (mask[i] * scale));
+  LF_ACC_LOOP_PAR (n, dx, fresh, i, dy[i] * (mask[i] * scale));
 }
 
 /* ---- cross-entropy ------------------------------------------------------- */
@@ -642,10 +626,10 @@ lf_mse_backward (LfTensor *out)
   gboolean fresh;
   LfReal *da = lf_grad_acc (a, &fresh);
   if (da)
-    NN_ACC_LOOP_PAR (n, da, fresh, i, k * (av[i] - bv[i]));
+    LF_ACC_LOOP_PAR (n, da, fresh, i, k * (av[i] - bv[i]));
   LfReal *db = lf_grad_acc (b, &fresh);
   if (db)
-    NN_ACC_LOOP_PAR (n, db, fresh, i, k * (bv[i] - av[i]));
+    LF_ACC_LOOP_PAR (n, db, fresh, i, k * (bv[i] - av[i]));
 }
 
 /* ---- distillation ---------------------------------------------------------- */
@@ -722,5 +706,5 @@ lf_distill_kl_backward (LfTensor *out)
     return;
   const LfReal *diff = out->aux;
   LfReal k = lf_out_grad (out)[0] * (LfReal) (out->fp[0] / N);
-  NN_ACC_LOOP_PAR (n, ds, fresh, i, k * diff[i]);
+  LF_ACC_LOOP_PAR (n, ds, fresh, i, k * diff[i]);
 }

@@ -10,29 +10,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* A shape as text for error messages: "(2, 3, 4)".  Returned by value, so
- * it lives until the end of the lf_check that formats it. */
-typedef struct { char s[96]; } ShapeStr;
 
-static ShapeStr
-shape_str (int ndim, const int64_t *shape)
-{
-  ShapeStr r;
-  size_t at = 0;
-  r.s[at++] = '(';
-  for (int i = 0; i < ndim && at < sizeof r.s; i++)
-    at += (size_t) g_snprintf (r.s + at, sizeof r.s - at, "%s%" G_GINT64_FORMAT,
-                               i ? ", " : "", shape[i]);
-  if (at < sizeof r.s - 1)
-    {
-      r.s[at++] = ')';
-      r.s[at] = '\0';
-    }
-  r.s[sizeof r.s - 1] = '\0';
-  return r;
-}
-
-#define SHAPE(t) (shape_str ((t)->ndim, (t)->shape).s)
 
 /* A tensor seen as (outer, size, inner) around one axis. */
 static void
@@ -117,7 +95,7 @@ lf_sum (LfTensor *a)
 LfTensor *
 lf_mean (LfTensor *a)
 {
-  lf_check (a->numel > 0, "mean: tensor %s has no elements", SHAPE (a));
+  lf_check (a->numel > 0, "mean: tensor %s has no elements", LF_SHAPE (a));
   return sum_all (a, 1.0 / (double) a->numel);
 }
 
@@ -145,7 +123,7 @@ sum_axis (LfTensor *a, int axis, gboolean keepdim, gboolean mean)
   int ax = lf_axis_norm (a, axis);
   int64_t outer, n, inner;
   split_at_axis (a, ax, &outer, &n, &inner);
-  lf_check (!mean || n > 0, "mean_axis: axis %d of %s has no elements", axis, SHAPE (a));
+  lf_check (!mean || n > 0, "mean_axis: axis %d of %s has no elements", axis, LF_SHAPE (a));
   double scale = mean ? 1.0 / (double) n : 1.0;
   /* the reduced axis goes (or stays as 1); a 1-D tensor reduces to (1) */
   int64_t shape[LF_MAX_DIMS];
@@ -245,25 +223,25 @@ lf_reshape (LfTensor *a, int ndim, const int64_t *shape)
       s[i] = shape[i];
       if (shape[i] == -1)
         {
-          lf_check (infer < 0, "reshape: more than one -1 in %s", shape_str (ndim, shape).s);
+          lf_check (infer < 0, "reshape: more than one -1 in %s", lf_shape_str (ndim, shape).s);
           infer = i;
         }
       else
         {
           lf_check (shape[i] >= 0, "reshape: negative size %" G_GINT64_FORMAT " at axis %d in %s",
-                    shape[i], i, shape_str (ndim, shape).s);
+                    shape[i], i, lf_shape_str (ndim, shape).s);
           known *= shape[i];
         }
     }
   if (infer >= 0)
     {
       lf_check (known > 0 && a->numel % known == 0, "reshape: cannot view %s (%" G_GINT64_FORMAT
-                " elements) as %s", SHAPE (a), a->numel, shape_str (ndim, shape).s);
+                " elements) as %s", LF_SHAPE (a), a->numel, lf_shape_str (ndim, shape).s);
       s[infer] = a->numel / known;
       known *= s[infer];
     }
   lf_check (known == a->numel, "reshape: cannot view %s (%" G_GINT64_FORMAT " elements) as %s",
-            SHAPE (a), a->numel, shape_str (ndim, shape).s);
+            LF_SHAPE (a), a->numel, lf_shape_str (ndim, shape).s);
   return view_new (LF_OP_RESHAPE, a, ndim, s, 1);
 }
 
@@ -357,9 +335,9 @@ lf_slice (LfTensor *a, int axis, int64_t start, int64_t end)
   int64_t outer, size, inner;
   split_at_axis (a, ax, &outer, &size, &inner);
   lf_check (start >= 0 && start <= end, "slice: start %" G_GINT64_FORMAT " not in [0, end %"
-            G_GINT64_FORMAT "] on axis %d of %s", start, end, axis, SHAPE (a));
+            G_GINT64_FORMAT "] on axis %d of %s", start, end, axis, LF_SHAPE (a));
   lf_check (end <= size, "slice: end %" G_GINT64_FORMAT " past size %" G_GINT64_FORMAT
-            " of axis %d of %s", end, size, axis, SHAPE (a));
+            " of axis %d of %s", end, size, axis, LF_SHAPE (a));
   int64_t shape[LF_MAX_DIMS];
   memcpy (shape, a->shape, sizeof shape);
   shape[ax] = end - start;
@@ -420,11 +398,11 @@ lf_concat (LfTensor *const *ts, int n, int axis)
     {
       LfTensor *t = ts[i];
       lf_check (t->ndim == t0->ndim, "concat: input %d is %s, input 0 is %s (different ndim)",
-                i, SHAPE (t), SHAPE (t0));
+                i, LF_SHAPE (t), LF_SHAPE (t0));
       for (int d = 0; d < t0->ndim; d++)
         lf_check (d == ax || t->shape[d] == t0->shape[d],
                   "concat: input %d is %s, input 0 is %s: axis %d differs (joining along axis %d)",
-                  i, SHAPE (t), SHAPE (t0), d, ax);
+                  i, LF_SHAPE (t), LF_SHAPE (t0), d, ax);
       shape[ax] += t->shape[ax];
     }
   /* lf_node_new sees at most LF_MAX_SRC inputs and records only when one of
@@ -500,14 +478,14 @@ lf_concat_backward (LfTensor *out)
 LfTensor *
 lf_embedding (LfTensor *table, const int32_t *ids, int64_t n)
 {
-  lf_check (table->ndim == 2, "embedding: the table must be (V, D), got %s", SHAPE (table));
+  lf_check (table->ndim == 2, "embedding: the table must be (V, D), got %s", LF_SHAPE (table));
   lf_check (n >= 0 && (ids != NULL || n == 0), "embedding: %" G_GINT64_FORMAT " ids at %p", n,
             (const void *) ids);
   int64_t V = table->shape[0], D = table->shape[1];
   for (int64_t i = 0; i < n; i++)
     lf_check (ids[i] >= 0 && ids[i] < V, "embedding: id %" G_GINT32_FORMAT " at position %"
               G_GINT64_FORMAT " outside [0, V = %" G_GINT64_FORMAT ") of table %s",
-              ids[i], i, V, SHAPE (table));
+              ids[i], i, V, LF_SHAPE (table));
   int64_t shape[2] = { n, D };
   LfTensor *out = lf_node_new (LF_OP_EMBEDDING, 2, shape, 1, &table);
   int32_t *copy = lf_arena_alloc ((size_t) n * sizeof *copy);
@@ -557,13 +535,13 @@ lf_embedding_backward (LfTensor *out)
 LfTensor *
 lf_gather (LfTensor *a, const int32_t *idx)
 {
-  lf_check (a->ndim == 2, "gather: the input must be (N, C), got %s", SHAPE (a));
+  lf_check (a->ndim == 2, "gather: the input must be (N, C), got %s", LF_SHAPE (a));
   int64_t N = a->shape[0], C = a->shape[1];
-  lf_check (idx != NULL || N == 0, "gather: NULL indices for %s", SHAPE (a));
+  lf_check (idx != NULL || N == 0, "gather: NULL indices for %s", LF_SHAPE (a));
   for (int64_t i = 0; i < N; i++)
     lf_check (idx[i] >= 0 && idx[i] < C, "gather: index %" G_GINT32_FORMAT " at row %"
               G_GINT64_FORMAT " outside [0, C = %" G_GINT64_FORMAT ") of %s",
-              idx[i], i, C, SHAPE (a));
+              idx[i], i, C, LF_SHAPE (a));
   LfTensor *out = lf_node_new (LF_OP_GATHER, 1, &N, 1, &a);
   int32_t *copy = lf_arena_alloc ((size_t) N * sizeof *copy);
   if (N > 0)

@@ -125,7 +125,29 @@ gboolean  lf_needs_grad (const LfTensor *t);
     else       { for (int64_t i = 0; i < (n); i++) (g)[i] += (expr); } \
   } while (0)
 
+/* LF_ACC_LOOP over a long elementwise gradient, in parallel: fixed blocks,
+ * each written by one thread (no sums, so the thread count cannot matter). */
+#define LF_ACC_BLOCK 16384
+#define LF_ACC_LOOP_PAR(n, g, fresh, i, expr)                                   \
+  do {                                                                          \
+    const int64_t lf_n_ = (n);                                                  \
+    _Pragma ("omp parallel for schedule(static) if (lf_n_ >= LF_PAR_MIN)")      \
+    for (int64_t lf_lo_ = 0; lf_lo_ < lf_n_; lf_lo_ += LF_ACC_BLOCK)            \
+      {                                                                         \
+        const int64_t lf_hi_ = MIN (lf_n_, lf_lo_ + LF_ACC_BLOCK);              \
+        if (fresh)                                                              \
+          for (int64_t i = lf_lo_; i < lf_hi_; i++) (g)[i] = (expr);            \
+        else                                                                    \
+          for (int64_t i = lf_lo_; i < lf_hi_; i++) (g)[i] += (expr);           \
+      }                                                                         \
+  } while (0)
+
 /* ---- shape helpers ---- */
+/* A shape as text for error messages: "(2, 3, 4)".  Returned by value, so
+ * it lives until the end of the lf_check that formats it. */
+typedef struct { char s[96]; } LfShapeStr;
+LfShapeStr lf_shape_str (int ndim, const int64_t *shape);
+#define LF_SHAPE(t) (lf_shape_str ((t)->ndim, (t)->shape).s)
 int64_t  lf_shape_numel (int ndim, const int64_t *shape);
 int      lf_axis_norm (const LfTensor *t, int axis);
 /* Rows x cols view of a tensor whose last dim is cols. */

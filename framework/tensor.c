@@ -25,6 +25,24 @@ lf_shape_numel (int ndim, const int64_t *shape)
   return n;
 }
 
+LfShapeStr
+lf_shape_str (int ndim, const int64_t *shape)
+{
+  LfShapeStr r;
+  size_t at = 0;
+  r.s[at++] = '(';
+  for (int i = 0; i < ndim && at < sizeof r.s; i++)
+    at += (size_t) g_snprintf (r.s + at, sizeof r.s - at, "%s%" G_GINT64_FORMAT,
+                               i ? ", " : "", shape[i]);
+  if (at < sizeof r.s - 1)
+    {
+      r.s[at++] = ')';
+      r.s[at] = '\0';
+    }
+  r.s[sizeof r.s - 1] = '\0';
+  return r;
+}
+
 static void
 check_shape (int ndim, const int64_t *shape)
 {
