@@ -92,6 +92,11 @@ typedef struct {
   const LfReal *weights;          /* per-sample weights (N) or NULL */
 } LfCrossEntropyOptions;
 
+/* Start from this, not from zeros: a zeroed struct would ignore label 0.
+ *   LfCrossEntropyOptions o = LF_CROSS_ENTROPY_OPTIONS_INIT;
+ *   o.label_smoothing = 0.1; */
+#define LF_CROSS_ENTROPY_OPTIONS_INIT { .ignore_index = -100, .label_smoothing = 0.0, .weights = NULL }
+
 /* Fused softmax + cross-entropy.  logits: (N, C), labels: N ints -> (1), the
  * weighted mean  sum_i w_i l_i / sum_i w_i  over samples whose label is not
  * ignore_index (0 if there are none).  opts may be NULL: no smoothing,
