@@ -97,6 +97,7 @@ main (int argc, char **argv)
   int32_t *y = g_new (int32_t, batch);
   int64_t steps = 0;
   double loss_sum = 0, t0 = now ();
+  double ph[4] = { 0 };   /* data, forward, backward, optimizer */
   for (int e = 0; e < epochs; e++)
     {
       LfRng rng;
@@ -112,16 +113,22 @@ main (int argc, char **argv)
       for (int64_t s = 0; s < n; s += batch, steps++)
         {
           int64_t b = MIN (batch, n - s);
+          double a0 = now ();
           lf_tape_push (TRUE);
           int64_t xs[2] = { b, D };
           LfTensor *x = lf_tensor_new (2, xs);
           fill_batch (&train, order, s, b, x, y);
+          double a1 = now ();
           LfTensor *h = lf_relu (lf_linear (x, P[0], P[1]));
           h = lf_relu (lf_linear (h, P[2], P[3]));
           LfTensor *loss = lf_cross_entropy (lf_linear (h, P[4], P[5]), y, NULL);
+          double a2 = now ();
           lf_optimizer_zero_grad (opt);
           lf_backward (loss);
+          double a3 = now ();
           lf_optimizer_step (opt);
+          double a4 = now ();
+          ph[0] += a1 - a0; ph[1] += a2 - a1; ph[2] += a3 - a2; ph[3] += a4 - a3;
           loss_sum += lf_tensor_data (loss)[0];
           lf_tape_pop ();
         }
@@ -174,9 +181,10 @@ main (int argc, char **argv)
     }
   printf ("{\"impl\": \"lifelong\", \"threads\": %d, \"blis_arch\": \"%s\", \"steps\": %" G_GINT64_FORMAT ", "
           "\"train_s\": %.4f, \"samples_per_s\": %.1f, \"gemm_s\": %.4f, \"step_over_gemm\": %.3f, "
+          "\"phase_s\": {\"data\": %.4f, \"forward\": %.4f, \"backward\": %.4f, \"optimizer\": %.4f}, "
           "\"mean_loss\": %.4f, \"test_accuracy\": %.4f}\n",
           threads, lf_blis_arch (), steps, train_s, (double) n * epochs / train_s, gemm_s,
-          train_s / gemm_s, loss_sum / (double) steps, (double) correct / (double) nt);
+          train_s / gemm_s, ph[0], ph[1], ph[2], ph[3], loss_sum / (double) steps, (double) correct / (double) nt);
   for (int i = 0; i < 6; i++)
     lf_tensor_free (P[i]);
   lf_optimizer_free (opt);

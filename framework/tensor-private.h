@@ -154,6 +154,16 @@ int      lf_axis_norm (const LfTensor *t, int axis);
 static inline int64_t lf_last_dim (const LfTensor *t) { return t->shape[t->ndim - 1]; }
 static inline int64_t lf_rows (const LfTensor *t) { return t->numel / t->shape[t->ndim - 1]; }
 
+/* Hot loops are compiled for x86-64-v4 (AVX-512), v3 (AVX2+FMA) and the
+ * baseline, and the loader picks the best the CPU runs (ifunc).  Results do
+ * not change with the choice: C11 mode compiles without FMA contraction, and
+ * sqrt and division are exact in every vector width. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+#define LF_TARGET_CLONES __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LF_TARGET_CLONES
+#endif
+
 /* ---- threads (parallel.c) ---- */
 /* Loops shorter than this stay serial: an OpenMP fork costs a few µs. */
 #define LF_PAR_MIN 32768

@@ -179,6 +179,8 @@ void
 lf_tensor_set_requires_grad (LfTensor *t, gboolean requires_grad)
 {
   g_return_if_fail (t->op == LF_OP_NONE);
+  if (requires_grad && (t->flags & LF_TF_OWNED) && t->grad == NULL)
+    t->grad = owned_buffer (t->numel);   /* an owned buffer becomes trainable */
   if (requires_grad)
     t->flags |= LF_TF_REQUIRES_GRAD;
   else
