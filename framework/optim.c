@@ -335,7 +335,10 @@ void
 lf_optimizer_step (LfOptimizer *opt)
 {
   g_return_if_fail (opt != NULL);
-  for (int i = 0; i < opt->n; i++)
+  /* Last parameter first: models list parameters input to output, so the
+   * first layer's weights are updated last and are still in cache when the
+   * next forward pass starts with them. */
+  for (int i = opt->n - 1; i >= 0; i--)
     {
       ParamState *s = &opt->ps[i];
       if (!has_grad (s->p))
