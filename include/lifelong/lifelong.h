@@ -6,3 +6,12 @@
 #include <lifelong/ops.h>
 #include <lifelong/optim.h>
 #include <lifelong/idx.h>
+#include <lifelong/plugin.h>
+#include <lifelong/module.h>
+#include <lifelong/dataset.h>
+#include <lifelong/model.h>
+#include <lifelong/strategy.h>
+#include <lifelong/toolkit/replay.h>
+#include <lifelong/toolkit/importance.h>
+#include <lifelong/toolkit/snapshot.h>
+#include <lifelong/toolkit/lora.h>

@@ -1,0 +1,2 @@
+/* lifelong — STUB, being written. */
+#include "tensor-private.h"
