@@ -103,3 +103,9 @@ lf_arena_reserved (void)
     total += arena.blocks[i].size;
   return total;
 }
+
+void *
+lf_scope_alloc (size_t bytes)
+{
+  return lf_arena_alloc (bytes);
+}

@@ -1,12 +1,23 @@
-/* lifelong — the command-line entry point. */
+/* lifelong — the command-line entry point: dispatches to the subcommands. */
+#include "commands.h"
 #include <lifelong/lifelong.h>
 #include <stdio.h>
 #include <string.h>
 
+static const char usage[] =
+  "usage: lifelong COMMAND [options]\n"
+  "\n"
+  "commands:\n"
+  "  run CONFIG.json      one continual-learning run -> a result file\n"
+  "  plugins [--json]     every plugin found: kind, version, file, parameters, capabilities\n"
+  "  --version            versions, the BLIS kernel set and the thread count\n"
+  "\n"
+  "`lifelong COMMAND --help` describes each command.\n";
+
 static void
 print_version (void)
 {
-  printf ("lifelong %s\n", LF_VERSION_STRING);
+  printf ("lifelong %s (plugin ABI %d.%d)\n", LF_VERSION_STRING, LF_ABI_MAJOR, LF_ABI_MINOR);
   printf ("blis kernel set: %s (BLIS_ARCH_TYPE=%d, chosen by %s; cpu: %s)\n",
           lf_blis_arch (), lf_blis_arch_type (), lf_blis_arch_source (), lf_cpu_features ());
   printf ("threads: %d\n", lf_get_threads ());
@@ -15,12 +26,26 @@ print_version (void)
 int
 main (int argc, char **argv)
 {
-  if (argc >= 2 && (strcmp (argv[1], "--version") == 0 || strcmp (argv[1], "version") == 0))
+  if (argc < 2)
+    {
+      fputs (usage, stderr);
+      return 2;
+    }
+  const char *cmd = argv[1];
+  if (strcmp (cmd, "--version") == 0 || strcmp (cmd, "version") == 0)
     {
       print_version ();
       return 0;
     }
-  fprintf (stderr, "usage: lifelong --version\n"
-                   "(run, matrix, report and plugins arrive with the runs issue)\n");
-  return argc >= 2 && strcmp (argv[1], "--help") == 0 ? 0 : 2;
+  if (strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0 || strcmp (cmd, "help") == 0)
+    {
+      fputs (usage, stdout);
+      return 0;
+    }
+  if (strcmp (cmd, "run") == 0)
+    return lf_cmd_run (argc - 1, argv + 1);
+  if (strcmp (cmd, "plugins") == 0)
+    return lf_cmd_plugins (argc - 1, argv + 1);
+  fprintf (stderr, "lifelong: unknown command \"%s\"\n\n%s", cmd, usage);
+  return 2;
 }

@@ -11,6 +11,7 @@
 #include <lifelong/dataset.h>
 #include <lifelong/model.h>
 #include <lifelong/strategy.h>
+#include <lifelong/metrics.h>
 #include <lifelong/toolkit/replay.h>
 #include <lifelong/toolkit/importance.h>
 #include <lifelong/toolkit/snapshot.h>

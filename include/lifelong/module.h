@@ -58,6 +58,7 @@ typedef struct {
 LfModule   *lf_module_new (const char *name, LfModuleKind kind, const LfModuleClass *klass, void *state);
 /* Frees a detached module and its whole subtree (parameters included). */
 void        lf_module_free (LfModule *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfModule, lf_module_free)
 /* Appends child (which must be detached); parent owns it. */
 void        lf_module_add_child (LfModule *parent, LfModule *child);
 /* A new parameter owned by m, named "<m's path>.<name>" (zero filled,
@@ -82,7 +83,9 @@ void       *lf_module_state (LfModule *m);
 LfModule   *lf_module_parent (LfModule *m);
 int         lf_module_n_children (const LfModule *m);
 LfModule   *lf_module_child (LfModule *m, int i);
-/* The module at a dotted path below root, or NULL. */
+/* The module at a dotted path relative to root ("" is root itself), or
+ * NULL.  (find_all and params below match full paths from the tree's root;
+ * the two agree when root is the model's root, whose name is "".) */
 LfModule   *lf_module_find (LfModule *root, const char *path);
 
 /* Modules below (and including) root whose path matches glob (GLib

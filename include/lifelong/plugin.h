@@ -136,4 +136,14 @@ typedef struct {
 
 typedef const LfPluginInfo *(*LfPluginQueryFn) (void);
 
+/* The error domain plugins use for their own failures (the host adds the
+ * plugin's name and file when it reports them). */
+#define LF_ERROR (lf_error_quark ())
+GQuark lf_error_quark (void);
+typedef enum {
+  LF_ERROR_INVALID = 1,     /* a parameter or the data is wrong for this plugin */
+  LF_ERROR_IO,              /* a file could not be read or written              */
+  LF_ERROR_UNSUPPORTED,     /* the scenario or model asks for something it cannot do */
+} LfErrorCode;
+
 G_END_DECLS

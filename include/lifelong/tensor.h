@@ -98,6 +98,10 @@ void     lf_grad_into (LfTensor *loss, int n, LfTensor *const *params, LfReal *c
 
 /* ---- arena ------------------------------------------------------------- */
 
+/* Memory that lives as long as the innermost tape scope (uninitialised,
+ * 64-byte aligned): a custom op's context, saved statistics, index arrays. */
+void    *lf_scope_alloc (size_t bytes);
+
 /* Bytes in use / reserved by the calling thread's activation arena. */
 size_t   lf_arena_used (void);
 size_t   lf_arena_reserved (void);

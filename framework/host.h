@@ -1,0 +1,125 @@
+/* lifelong — the host's private view of a run: loaded plugins' instances,
+ * the scenario (experiences as lists of sample ids), and the context a
+ * strategy sees.  Never installed. */
+#pragma once
+
+#include "tensor-private.h"
+#include <lifelong/lifelong.h>
+#include <json-glib/json-glib.h>
+
+#define LF_HOST_ERROR (lf_host_error_quark ())
+GQuark lf_host_error_quark (void);
+typedef enum {
+  LF_HOST_ERROR_CONFIG,      /* the config is wrong: names the JSON path   */
+  LF_HOST_ERROR_IO,          /* a file could not be read or written        */
+  LF_HOST_ERROR_PLUGIN,      /* a plugin is missing or refused the run     */
+  LF_HOST_ERROR_INCOMPATIBLE,/* capabilities rule the run out              */
+  LF_HOST_ERROR_NUMERIC,     /* NaN or Inf in the loss or gradients        */
+  LF_HOST_ERROR_CHECKPOINT,  /* a checkpoint is missing, corrupt or foreign */
+} LfHostError;
+
+/* ---- instances of plugins ---- */
+
+struct LfModel {
+  const LfPluginInfo  *info;
+  const LfModelVTable *vt;
+  void                *self;
+  LfDataSpec           spec;
+  uint64_t             rng_key;
+};
+
+typedef struct {
+  const LfPluginInfo    *info;
+  const LfDatasetVTable *vt;
+  void                  *self;
+  LfDatasetInfo          di;
+  int64_t                input_numel;   /* prod (input_shape) for dense data */
+} LfDataset;
+
+/* Creates a model from its plugin (params validated already). */
+LfModel   *lf_model_create (const LfPluginInfo *info, const LfParams *params, const LfDataSpec *spec,
+                            uint64_t rng_key, GError **error);
+LfDataset *lf_dataset_open (const LfPluginInfo *info, const LfParams *params, uint64_t rng_key,
+                            GError **error);
+void       lf_dataset_close (LfDataset *ds);
+
+/* ---- the scenario ---- */
+
+typedef enum {
+  LF_SCENARIO_CLASS_IL = 0,
+  LF_SCENARIO_TASK_IL,
+  LF_SCENARIO_DOMAIN_IL,
+} LfScenarioType;
+
+typedef enum {
+  LF_DOMAINS_SPLIT = 0,
+  LF_DOMAINS_PERMUTATION,
+  LF_DOMAINS_ROTATION,
+  LF_DOMAINS_NATURAL,
+} LfDomainsKind;
+
+typedef struct {
+  GArray  *train;     /* int64 scenario sample ids (training split), validation excluded */
+  GArray  *valid;     /* int64 ids carved from the training split                       */
+  GArray  *test;      /* int64 ids into the test split                                  */
+  GArray  *classes;   /* int32 dataset classes of this experience                       */
+  int32_t *perm;      /* permutation of input features, or NULL                         */
+  double   angle;     /* rotation in degrees (0: none)                                  */
+} LfExperience;
+
+/* Scenario sample id = experience * split_size + dataset index, so the same
+ * image under two permutations has two ids and replay keeps them apart. */
+typedef struct {
+  LfScenarioType type;
+  LfDomainsKind  domains;
+  const char    *type_name, *domains_name;
+  int64_t        n_exp;
+  LfExperience  *exps;
+  int64_t        n_train, n_test;     /* dataset split sizes */
+  int64_t        n_classes;           /* dataset classes */
+  int64_t        model_classes;       /* width of the model's head */
+  int32_t       *label_map;           /* dataset class -> model class */
+  int32_t       *class_order;         /* n_classes */
+  gboolean       task_ids;            /* task ids at train and test */
+  gboolean       mask_by_task;        /* logits masked to the sample's task's classes */
+} LfScenario;
+
+LfScenario *lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error);
+void        lf_scenario_free (LfScenario *sc);
+/* A batch of scenario ids of one split, in the current scope's arena. */
+LfBatch    *lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split,
+                               const int64_t *ids, int64_t n);
+/* Which experience a scenario id belongs to. */
+static inline int64_t
+lf_scenario_experience_of (const LfScenario *sc, LfSplit split, int64_t id)
+{
+  return id / (split == LF_SPLIT_TRAIN ? sc->n_train : sc->n_test);
+}
+/* Adds -1e9 to logits outside each sample's task (task-incremental); returns
+ * logits unchanged otherwise. */
+LfTensor   *lf_scenario_mask_logits (const LfScenario *sc, const LfBatch *batch, LfTensor *logits);
+
+/* ---- strategy state blobs (checkpoints) ---- */
+
+struct LfState {
+  GHashTable *tensors;   /* name -> LfTensor (owned) */
+  GHashTable *ints;      /* name -> int64 (boxed)    */
+  GHashTable *bytes;     /* name -> GBytes           */
+};
+LfState *lf_state_new (void);
+void     lf_state_free (LfState *st);
+
+/* ---- the context a strategy sees ---- */
+
+struct LfStrategyCtx {
+  LfModel     *model;
+  LfOptimizer *opt;
+  LfScenario  *sc;
+  LfDataset   *ds;
+  uint64_t     seed;
+  int64_t      experience;     /* -1 when withheld */
+  int64_t      epoch;
+  int64_t      step;
+  gboolean     boundaries;     /* the strategy is told experience ids */
+  JsonObject  *report;         /* the result's "strategy" section */
+};

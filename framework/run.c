@@ -1,0 +1,764 @@
+/* lifelong — one run: config -> plugins -> scenario -> training with the
+ * strategy's hooks in their documented order -> the accuracy matrix ->
+ * metrics -> a result file written atomically.  Everything that can be
+ * checked is checked before training starts. */
+#include "run.h"
+#include "config.h"
+#include <lifelong/metrics.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define HAS_SLOT(vt, type, field) \
+  ((vt)->struct_size >= G_STRUCT_OFFSET (type, field) + sizeof (void *) && (vt)->field != NULL)
+#define S_HAS(run, field) HAS_SLOT ((run)->svt, LfStrategyVTable, field)
+
+typedef struct {
+  const LfRunOptions *o;
+  JsonObject   *cfg;
+  LfPluginRegistry *reg;
+  const LfPluginInfo *mi, *si, *di;
+  LfParams     *mp, *sp, *dp, *scp, *tp;
+  uint64_t      seed;
+  int           threads;
+  LfDataset    *ds;
+  LfScenario   *sc;
+  LfModel      *model;
+  LfOptimizer  *opt;
+  const LfStrategyVTable *svt;
+  void         *strat;
+  LfStrategyCtx ctx;
+  LfSchedule    sched;
+  double        base_lr;
+  /* results */
+  GArray       *rows;       /* double, T per row */
+  GArray       *row_exp;    /* int64: the experience each row follows */
+  double       *baseline;
+  double        t_train, t_eval;
+  int64_t       train_samples;
+  FILE         *steplog;
+  gboolean      tty;
+  gint64        t_start;
+} Run;
+
+/* ---- small helpers ---- */
+
+static double
+now_s (void)
+{
+  return (double) g_get_monotonic_time () / 1e6;
+}
+
+gboolean
+lf_write_file_atomic (const char *path, const char *data, size_t len, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *tmpl = g_build_filename (dir, ".lifelong-tmp-XXXXXX", NULL);
+  int fd = g_mkstemp (tmpl);
+  if (fd < 0)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: cannot write in %s: %s", path, dir,
+                   g_strerror (errno));
+      return FALSE;
+    }
+  size_t done = 0;
+  while (done < len)
+    {
+      ssize_t w = write (fd, data + done, len - done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        {
+          int e = errno;
+          close (fd);
+          unlink (tmpl);
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: write failed: %s", path, g_strerror (e));
+          return FALSE;
+        }
+      done += (size_t) w;
+    }
+  if (fsync (fd) != 0 || close (fd) != 0)
+    {
+      int e = errno;
+      unlink (tmpl);
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: cannot flush to disk: %s", path, g_strerror (e));
+      return FALSE;
+    }
+  if (rename (tmpl, path) != 0)
+    {
+      int e = errno;
+      unlink (tmpl);
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: cannot rename into place: %s", path, g_strerror (e));
+      return FALSE;
+    }
+  int dfd = open (dir, O_RDONLY);
+  if (dfd >= 0)
+    {
+      fsync (dfd);
+      close (dfd);
+    }
+  return TRUE;
+}
+
+static void
+sync_optimizer (Run *r)
+{
+  g_autoptr (GPtrArray) ps = lf_model_params (r->model, FALSE);
+  lf_optimizer_set_params (r->opt, (int) ps->len, (LfTensor *const *) ps->pdata);
+}
+
+static void
+progress (Run *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+progress (Run *r, const char *fmt, ...)
+{
+  if (r->o->quiet)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (r->tty)
+    fprintf (stderr, "\r\033[K%s", msg);
+  else
+    fprintf (stderr, "%s\n", msg);
+  fflush (stderr);
+}
+
+/* ---- setup: everything checked before any training ---- */
+
+static gboolean
+check_capabilities (Run *r, GError **error)
+{
+  const LfCapabilities *caps = r->si->caps;
+  if (caps == NULL)
+    return TRUE;
+  const char *stype = lf_params_get_string (r->scp, "type");
+  if ((caps->needs & (LF_NEEDS_TASK_IDS | LF_NEEDS_TASK_IDS_AT_TEST)) && !g_str_equal (stype, "task-incremental"))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s needs task ids, and a %s scenario does not give them (use task-incremental)",
+                   r->si->name, stype);
+      return FALSE;
+    }
+  if (caps->scenarios && !g_strv_contains (caps->scenarios, stype))
+    {
+      g_autofree char *ok = g_strjoinv (", ", (char **) caps->scenarios);
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s works in %s scenarios, not %s", r->si->name, ok, stype);
+      return FALSE;
+    }
+  if (caps->model_kinds)
+    {
+      gboolean ok = g_strv_contains (caps->model_kinds, r->mi->name);
+      const LfCapabilities *mc = r->mi->caps;
+      for (int i = 0; !ok && mc && mc->model_kinds && mc->model_kinds[i]; i++)
+        ok = g_strv_contains (caps->model_kinds, mc->model_kinds[i]);
+      if (!ok)
+        {
+          g_autofree char *kinds = g_strjoinv (", ", (char **) caps->model_kinds);
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                       "strategy %s works on %s models, not on model %s", r->si->name, kinds, r->mi->name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static LfParams *
+section_params (Run *r, const char *sec, const LfParam *table, gboolean named, GError **error)
+{
+  static const char *const skip[] = { "name", NULL };
+  JsonObject *obj = json_object_has_member (r->cfg, sec) ? json_object_get_object_member (r->cfg, sec) : NULL;
+  return lf_params_from_json (table, obj, sec, named ? skip : NULL, error);
+}
+
+static gboolean
+check_output (const char *out, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (out);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "--out %s: directory %s does not exist", out, dir);
+      return FALSE;
+    }
+  if (access (dir, W_OK) != 0)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "--out %s: directory %s is not writable", out, dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+setup (Run *r, GError **error)
+{
+  const LfRunOptions *o = r->o;
+  r->cfg = lf_config_load (o->config_path, error);
+  if (r->cfg == NULL)
+    return FALSE;
+  for (int i = 0; o->sets && o->sets[i]; i++)
+    if (!lf_config_set (r->cfg, o->sets[i], error))
+      return FALSE;
+  if (o->threads > 0)
+    json_object_set_int_member (r->cfg, "threads", o->threads);
+  if (!lf_config_check_top (r->cfg, o->config_path, error))
+    return FALSE;
+  r->seed = json_object_has_member (r->cfg, "seed") ? (uint64_t) json_object_get_int_member (r->cfg, "seed") : 0;
+  r->threads = json_object_has_member (r->cfg, "threads") ? (int) json_object_get_int_member (r->cfg, "threads") : 1;
+  if (o->out_path && !check_output (o->out_path, error))
+    return FALSE;
+
+  r->reg = lf_registry_new ();
+  g_auto (GStrv) dirs = lf_plugin_search_path (o->plugin_path);
+  g_autoptr (GError) scan_error = NULL;
+  if (!lf_registry_scan (r->reg, (const char *const *) dirs, &scan_error))
+    /* broken plugins elsewhere on the path do not stop this run; the ones
+     * it names are checked below */
+    g_debug ("plugin scan: %s", scan_error ? scan_error->message : "");
+  if (!(r->mi = lf_config_find_plugin (r->reg, LF_PLUGIN_MODEL, r->cfg, "model", error))
+      || !(r->si = lf_config_find_plugin (r->reg, LF_PLUGIN_STRATEGY, r->cfg, "strategy", error))
+      || !(r->di = lf_config_find_plugin (r->reg, LF_PLUGIN_DATASET, r->cfg, "dataset", error)))
+    return FALSE;
+  if (!(r->mp = section_params (r, "model", r->mi->params, TRUE, error))
+      || !(r->sp = section_params (r, "strategy", r->si->params, TRUE, error))
+      || !(r->dp = section_params (r, "dataset", r->di->params, TRUE, error))
+      || !(r->scp = section_params (r, "scenario", lf_scenario_params, FALSE, error))
+      || !(r->tp = section_params (r, "train", lf_train_params, FALSE, error)))
+    return FALSE;
+  if (!check_capabilities (r, error))
+    return FALSE;
+  if (lf_params_get_int (r->tp, "early_stopping_patience") > 0
+      && lf_params_get_float (r->scp, "validation_fraction") <= 0)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "train.early_stopping_patience: needs scenario.validation_fraction > 0 "
+                   "(early stopping never looks at the test set)");
+      return FALSE;
+    }
+
+  lf_set_threads (r->threads);
+  r->ds = lf_dataset_open (r->di, r->dp, lf_rng_key (r->seed, 0, 0, 0, "dataset"), error);
+  if (r->ds == NULL)
+    return FALSE;
+  r->sc = lf_scenario_build (r->scp, r->ds, r->seed, error);
+  if (r->sc == NULL)
+    return FALSE;
+  LfDataSpec spec = {
+    .struct_size = sizeof spec,
+    .input_ndim = r->ds->di.input_ndim,
+    .n_classes = r->sc->model_classes,
+    .n_tasks = r->sc->n_exp,
+    .multi_head = r->sc->mask_by_task,
+    .vocab = r->ds->di.vocab,
+  };
+  memcpy (spec.input_shape, r->ds->di.input_shape, sizeof spec.input_shape);
+  r->model = lf_model_create (r->mi, r->mp, &spec, lf_rng_key (r->seed, 0, 0, 0, "model-init"), error);
+  if (r->model == NULL)
+    return FALSE;
+
+  LfOptimConfig oc;
+  LfOptimKind kind = LF_OPTIM_ADAM;
+  lf_optim_kind_from_string (lf_params_get_string (r->tp, "optimizer"), &kind);
+  lf_optim_config_init (&oc, kind);
+  oc.lr = r->base_lr = lf_params_get_float (r->tp, "lr");
+  oc.momentum = lf_params_get_float (r->tp, "momentum");
+  oc.nesterov = lf_params_get_bool (r->tp, "nesterov");
+  if (lf_params_is_set (r->tp, "weight_decay") || kind != LF_OPTIM_ADAMW)
+    oc.weight_decay = lf_params_get_float (r->tp, "weight_decay");
+  oc.beta1 = lf_params_get_float (r->tp, "beta1");
+  oc.beta2 = lf_params_get_float (r->tp, "beta2");
+  r->opt = lf_optimizer_new (&oc);
+  const char *sch = lf_params_get_string (r->tp, "schedule");
+  r->sched = (LfSchedule) {
+    .kind = g_str_equal (sch, "step") ? LF_SCHEDULE_STEP : g_str_equal (sch, "cosine") ? LF_SCHEDULE_COSINE
+                                                                                      : LF_SCHEDULE_CONSTANT,
+    .warmup_steps = lf_params_get_int (r->tp, "warmup_steps"),
+    .step_size = lf_params_get_int (r->tp, "step_size"),
+    .gamma = lf_params_get_float (r->tp, "gamma"),
+    .min_lr = lf_params_get_float (r->tp, "min_lr"),
+  };
+
+  r->ctx = (LfStrategyCtx) {
+    .model = r->model, .opt = r->opt, .sc = r->sc, .ds = r->ds, .seed = r->seed,
+    .experience = 0, .boundaries = TRUE, .report = json_object_new (),
+  };
+  r->svt = r->si->vtable;
+  if (S_HAS (r, create))
+    {
+      r->strat = r->svt->create (r->sp, &r->ctx, error);
+      if (r->strat == NULL)
+        {
+          if (error && *error == NULL)
+            g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_PLUGIN, "strategy %s: create failed", r->si->name);
+          return FALSE;
+        }
+    }
+  sync_optimizer (r);
+  return TRUE;
+}
+
+/* ---- evaluation ---- */
+
+static double
+evaluate (Run *r, int64_t e, gboolean use_predict, GArray *ids)
+{
+  int64_t n = ids->len, B = lf_params_get_int (r->tp, "eval_batch_size"), correct = 0;
+  const int64_t *all = (const int64_t *) ids->data;
+  (void) e;
+  for (int64_t s = 0; s < n; s += B)
+    {
+      int64_t b = MIN (B, n - s);
+      lf_tape_push (FALSE);
+      LfBatch *batch = lf_scenario_batch (r->sc, r->ds, ids == r->sc->exps[e].valid ? LF_SPLIT_TRAIN : LF_SPLIT_TEST,
+                                          all + s, b);
+      LfModelOutput out;
+      lf_model_forward (r->model, batch, FALSE, &out);
+      out.logits = lf_scenario_mask_logits (r->sc, batch, out.logits);
+      int32_t *pred = lf_arena_alloc ((size_t) b * sizeof (int32_t));
+      if (use_predict && S_HAS (r, predict))
+        r->svt->predict (r->strat, &r->ctx, batch, &out, pred);
+      else
+        {
+          int64_t C = lf_tensor_dim (out.logits, -1);
+          const LfReal *L = lf_tensor_data (out.logits);
+          for (int64_t i = 0; i < b; i++)
+            {
+              int32_t best = 0;
+              for (int64_t c = 1; c < C; c++)
+                if (L[i * C + c] > L[i * C + best])
+                  best = (int32_t) c;
+              pred[i] = best;
+            }
+        }
+      for (int64_t i = 0; i < b; i++)
+        correct += pred[i] == batch->labels[i];
+      lf_tape_pop ();
+    }
+  return n > 0 ? (double) correct / (double) n : NAN;
+}
+
+static void
+evaluate_all (Run *r, double *row, gboolean use_predict)
+{
+  double t0 = now_s ();
+  for (int64_t j = 0; j < r->sc->n_exp; j++)
+    row[j] = evaluate (r, j, use_predict, r->sc->exps[j].test);
+  r->t_eval += now_s () - t0;
+}
+
+/* ---- training ---- */
+
+static gboolean
+train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
+{
+  const int64_t B = lf_params_get_int (r->tp, "batch_size");
+  const int64_t log_every = lf_params_get_int (r->tp, "log_every");
+  const double clip = lf_params_get_float (r->tp, "clip");
+  const int64_t patience = lf_params_get_int (r->tp, "early_stopping_patience");
+  GArray *valid = r->sc->exps[e].valid;
+  double best_val = -1;
+  int64_t since_best = 0;
+  g_autoptr (LfSnapshot) best = NULL;
+  int64_t steps_per_epoch = (sel->n + B - 1) / B;
+  r->sched.total_steps = steps_per_epoch * sel->epochs;
+  int64_t exp_step = 0;
+  double t0 = now_s ();
+  g_autofree int64_t *order = g_new (int64_t, MAX (sel->n, 1));
+  for (int64_t ep = 0; ep < sel->epochs; ep++)
+    {
+      r->ctx.epoch = ep;
+      memcpy (order, sel->sample_ids, (size_t) sel->n * sizeof (int64_t));
+      LfRng rng;
+      lf_rng_init (&rng, lf_rng_key (r->seed, (uint64_t) e, (uint64_t) ep, 0, "shuffle"));
+      for (int64_t i = sel->n - 1; i > 0; i--)
+        {
+          int64_t j = (int64_t) lf_rng_below (&rng, (uint64_t) i + 1), t = order[i];
+          order[i] = order[j];
+          order[j] = t;
+        }
+      double loss_sum = 0;
+      int64_t loss_n = 0;
+      for (int64_t s = 0; s < sel->n; s += B, exp_step++)
+        {
+          int64_t b = MIN (B, sel->n - s);
+          lf_tape_push (TRUE);
+          LfBatch *batch = lf_scenario_batch (r->sc, r->ds, LF_SPLIT_TRAIN, order + s, b);
+          if (S_HAS (r, before_batch))
+            batch = r->svt->before_batch (r->strat, &r->ctx, batch);
+          LfModelOutput out;
+          lf_ctx_forward (&r->ctx, batch, TRUE, &out);
+          LfTensor *loss = lf_ctx_task_loss (&r->ctx, batch, &out);
+          if (S_HAS (r, loss))
+            loss = r->svt->loss (r->strat, &r->ctx, batch, &out, loss);
+          double lv = lf_tensor_data (loss)[0];
+          if (!isfinite (lv))
+            {
+              lf_tape_pop ();
+              g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_NUMERIC,
+                           "experience %" G_GINT64_FORMAT ", epoch %" G_GINT64_FORMAT ", step %" G_GINT64_FORMAT
+                           ": the loss is %g (lower train.lr, or set train.clip)", e, ep, r->ctx.step, lv);
+              return FALSE;
+            }
+          lf_optimizer_zero_grad (r->opt);
+          lf_backward (loss);
+          if (S_HAS (r, after_backward))
+            r->svt->after_backward (r->strat, &r->ctx, batch);
+          gboolean log_now = r->steplog && (r->ctx.step % log_every == 0);
+          double gnorm = NAN;
+          if (clip > 0 || log_now)
+            {
+              g_autoptr (GPtrArray) ps = lf_model_params (r->model, TRUE);
+              gnorm = lf_clip_grad_norm ((int) ps->len, (LfTensor *const *) ps->pdata, clip);
+              if (!isfinite (gnorm))
+                {
+                  lf_tape_pop ();
+                  g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_NUMERIC,
+                               "experience %" G_GINT64_FORMAT ", step %" G_GINT64_FORMAT
+                               ": the gradient norm is %g", e, r->ctx.step, gnorm);
+                  return FALSE;
+                }
+            }
+          double lr = lf_schedule_lr (&r->sched, r->base_lr, exp_step);
+          lf_optimizer_set_lr (r->opt, lr);
+          lf_optimizer_step (r->opt);
+          if (S_HAS (r, after_step))
+            r->svt->after_step (r->strat, &r->ctx, batch);
+          r->train_samples += batch->n;
+          lf_tape_pop ();
+          if (log_now)
+            fprintf (r->steplog, "{\"step\": %" G_GINT64_FORMAT ", \"experience\": %" G_GINT64_FORMAT
+                     ", \"epoch\": %" G_GINT64_FORMAT ", \"loss\": %.6g, \"grad_norm\": %.6g, \"lr\": %.6g}\n",
+                     r->ctx.step, e, ep, lv, gnorm, lr);
+          loss_sum += lv;
+          loss_n++;
+          r->ctx.step++;
+          if (r->tty && exp_step % 20 == 0)
+            {
+              double el = now_s () - t0, frac = (double) (exp_step + 1) / (double) (steps_per_epoch * sel->epochs);
+              progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  epoch %" G_GINT64_FORMAT
+                        "/%" G_GINT64_FORMAT "  loss %.4f  ETA %.0fs", e + 1, r->sc->n_exp, ep + 1,
+                        sel->epochs, loss_sum / (double) loss_n, el / frac - el);
+            }
+        }
+      double vacc = NAN;
+      if (patience > 0 && valid->len > 0)
+        {
+          double te = now_s ();
+          vacc = evaluate (r, e, TRUE, valid);
+          r->t_eval += now_s () - te;
+          if (vacc > best_val)
+            {
+              best_val = vacc;
+              since_best = 0;
+              g_clear_pointer (&best, lf_snapshot_free);
+              best = lf_snapshot_take (lf_model_root (r->model), FALSE);
+            }
+          else if (++since_best >= patience)
+            {
+              progress (r, "experience %" G_GINT64_FORMAT ": early stop after epoch %" G_GINT64_FORMAT
+                        " (validation %.4f, best %.4f)", e + 1, ep + 1, vacc, best_val);
+              break;
+            }
+        }
+      if (!r->tty)
+        progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " epoch %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+                  " loss %.4f%s", e + 1, r->sc->n_exp, ep + 1, sel->epochs,
+                  loss_n ? loss_sum / (double) loss_n : NAN, isnan (vacc) ? "" : " (validation measured)");
+    }
+  if (best)
+    lf_snapshot_restore (best, lf_model_root (r->model));
+  r->t_train += now_s () - t0;
+  if (r->tty)
+    fputc ('\n', stderr);
+  return TRUE;
+}
+
+static gboolean
+run_experiences (Run *r, GError **error)
+{
+  int64_t T = r->sc->n_exp;
+  r->baseline = g_new (double, T);
+  /* b: the untrained model's scores (arg-max; a strategy's predict may not
+   * work before it has seen data) */
+  evaluate_all (r, r->baseline, FALSE);
+  for (int64_t e = 0; e < T; e++)
+    {
+      r->ctx.experience = e;
+      r->ctx.epoch = 0;
+      if (lf_params_get_bool (r->tp, "reset_optimizer"))
+        lf_optimizer_reset_state (r->opt);
+      if (S_HAS (r, before_experience) && !r->svt->before_experience (r->strat, &r->ctx, error))
+        return FALSE;
+      GArray *tr = r->sc->exps[e].train;
+      LfSelection sel = {
+        .struct_size = sizeof sel,
+        .sample_ids = g_memdup2 (tr->data, (gsize) tr->len * sizeof (int64_t)),
+        .n = tr->len,
+        .epochs = lf_params_get_int (r->tp, "epochs"),
+      };
+      if (S_HAS (r, select_training) && !r->svt->select_training (r->strat, &r->ctx, &sel, error))
+        {
+          g_free (sel.sample_ids);
+          return FALSE;
+        }
+      if (sel.reset_model && !lf_model_reset (r->model, lf_rng_key (r->seed, (uint64_t) e, 0, 0, "reset"), error))
+        {
+          g_free (sel.sample_ids);
+          return FALSE;
+        }
+      sync_optimizer (r);
+      gboolean ok = sel.skip || sel.n == 0 || train_experience (r, e, &sel, error);
+      g_free (sel.sample_ids);
+      if (!ok)
+        return FALSE;
+      if (S_HAS (r, after_experience) && !r->svt->after_experience (r->strat, &r->ctx, error))
+        return FALSE;
+      sync_optimizer (r);
+      if (sel.skip)
+        continue;
+      double *row = g_new (double, T);
+      evaluate_all (r, row, TRUE);
+      g_array_append_vals (r->rows, row, (guint) T);
+      g_array_append_val (r->row_exp, e);
+      g_free (row);
+      progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " done: accuracy on experience %"
+                G_GINT64_FORMAT " %.4f", e + 1, T, e + 1, g_array_index (r->rows, double, r->rows->len - (guint) T + (guint) e));
+      if (r->tty)
+        fputc ('\n', stderr);
+    }
+  return TRUE;
+}
+
+/* ---- the result ---- */
+
+static JsonNode *
+double_node (double v)
+{
+  JsonNode *n = json_node_new (JSON_NODE_VALUE);
+  if (isfinite (v))
+    json_node_set_double (n, v);
+  else
+    json_node_init_null (n);
+  return n;
+}
+
+static char *
+result_json (Run *r)
+{
+  int64_t T = r->sc->n_exp, nrows = r->row_exp->len;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "schema_version");
+  json_builder_add_int_value (b, 1);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, "ok");
+
+  /* the resolved config */
+  json_builder_set_member_name (b, "config");
+  json_builder_begin_object (b);
+  const char *secs[] = { "model", "strategy", "dataset", "scenario", "train" };
+  LfParams *ps[] = { r->mp, r->sp, r->dp, r->scp, r->tp };
+  const char *names[] = { r->mi->name, r->si->name, r->di->name, NULL, NULL };
+  for (int i = 0; i < 5; i++)
+    {
+      json_builder_set_member_name (b, secs[i]);
+      JsonNode *node = lf_params_to_json_node (ps[i]);
+      if (names[i])
+        json_object_set_string_member (json_node_get_object (node), "name", names[i]);
+      json_builder_add_value (b, node);
+    }
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) r->seed);
+  json_builder_set_member_name (b, "threads");
+  json_builder_add_int_value (b, r->threads);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "matrix_kind");
+  json_builder_add_string_value (b, "accuracy");
+  json_builder_set_member_name (b, "matrix");
+  json_builder_begin_array (b);
+  const double *R = (const double *) r->rows->data;
+  for (int64_t i = 0; i < nrows; i++)
+    {
+      json_builder_begin_array (b);
+      for (int64_t j = 0; j < T; j++)
+        json_builder_add_value (b, double_node (R[i * T + j]));
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "matrix_rows");
+  json_builder_begin_array (b);
+  for (int64_t i = 0; i < nrows; i++)
+    json_builder_add_int_value (b, g_array_index (r->row_exp, int64_t, i));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "baseline");
+  json_builder_begin_array (b);
+  for (int64_t j = 0; j < T; j++)
+    json_builder_add_value (b, double_node (r->baseline[j]));
+  json_builder_end_array (b);
+
+  LfMetrics m;
+  lf_metrics_compute_rows (LF_MATRIX_ACCURACY, T, nrows, R, r->baseline, &m);
+  g_autofree char *mj = lf_metrics_to_json (&m);
+  json_builder_set_member_name (b, "metrics");
+  json_builder_add_value (b, json_from_string (mj, NULL));
+
+  double total = (double) (g_get_monotonic_time () - r->t_start) / 1e6;
+  json_builder_set_member_name (b, "time_s");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "total");
+  json_builder_add_double_value (b, total);
+  json_builder_set_member_name (b, "train");
+  json_builder_add_double_value (b, r->t_train);
+  json_builder_set_member_name (b, "eval");
+  json_builder_add_double_value (b, r->t_eval);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "throughput");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "train_samples");
+  json_builder_add_int_value (b, r->train_samples);
+  json_builder_set_member_name (b, "steps");
+  json_builder_add_int_value (b, r->ctx.step);
+  json_builder_set_member_name (b, "train_samples_per_s");
+  json_builder_add_value (b, double_node (r->t_train > 0 ? (double) r->train_samples / r->t_train : NAN));
+  json_builder_set_member_name (b, "train_tokens_per_s");
+  json_builder_add_null_value (b);
+  json_builder_end_object (b);
+
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  json_builder_set_member_name (b, "peak_rss_bytes");
+  json_builder_add_int_value (b, (gint64) ru.ru_maxrss * 1024);
+
+  json_builder_set_member_name (b, "memory_bytes");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "strategy");
+  json_builder_add_int_value (b, S_HAS (r, memory_bytes) ? (gint64) r->svt->memory_bytes (r->strat) : 0);
+  json_builder_set_member_name (b, "optimizer_state");
+  json_builder_add_int_value (b, (gint64) lf_optimizer_state_bytes (r->opt));
+  json_builder_set_member_name (b, "model_parameters");
+  json_builder_add_int_value (b, lf_module_count_params (lf_model_root (r->model), "*", FALSE) * (gint64) sizeof (LfReal));
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "parameters");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "total");
+  json_builder_add_int_value (b, lf_module_count_params (lf_model_root (r->model), "*", FALSE));
+  json_builder_set_member_name (b, "trainable");
+  json_builder_add_int_value (b, lf_module_count_params (lf_model_root (r->model), "*", TRUE));
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "strategy");
+  JsonNode *rep = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (rep, r->ctx.report);
+  json_builder_add_value (b, rep);
+
+  json_builder_set_member_name (b, "versions");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "lifelong");
+  json_builder_add_string_value (b, LF_VERSION_STRING);
+  json_builder_set_member_name (b, "abi");
+  g_autofree char *abi = g_strdup_printf ("%d.%d", LF_ABI_MAJOR, LF_ABI_MINOR);
+  json_builder_add_string_value (b, abi);
+  json_builder_set_member_name (b, "blis_arch");
+  json_builder_add_string_value (b, lf_blis_arch ());
+  json_builder_set_member_name (b, "blis_arch_source");
+  json_builder_add_string_value (b, lf_blis_arch_source ());
+  json_builder_set_member_name (b, "plugins");
+  json_builder_begin_object (b);
+  const LfPluginInfo *infos[] = { r->mi, r->si, r->di };
+  for (int i = 0; i < 3; i++)
+    {
+      json_builder_set_member_name (b, infos[i]->name);
+      json_builder_add_string_value (b, infos[i]->version);
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  JsonNode *root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  char *text = json_generator_to_data (gen, NULL);
+  json_node_unref (root);
+  return text;
+}
+
+static void
+run_clear (Run *r)
+{
+  if (r->strat && S_HAS (r, destroy))
+    r->svt->destroy (r->strat);
+  if (r->ctx.report)
+    json_object_unref (r->ctx.report);
+  lf_optimizer_free (r->opt);
+  lf_model_free (r->model);
+  lf_scenario_free (r->sc);
+  lf_dataset_close (r->ds);
+  lf_params_free (r->mp);
+  lf_params_free (r->sp);
+  lf_params_free (r->dp);
+  lf_params_free (r->scp);
+  lf_params_free (r->tp);
+  if (r->reg)
+    lf_registry_free (r->reg);
+  if (r->cfg)
+    json_object_unref (r->cfg);
+  if (r->rows)
+    g_array_unref (r->rows);
+  if (r->row_exp)
+    g_array_unref (r->row_exp);
+  g_free (r->baseline);
+  if (r->steplog)
+    fclose (r->steplog);
+}
+
+char *
+lf_run_steplog_path (const char *out_path)
+{
+  g_autofree char *base = g_str_has_suffix (out_path, ".json")
+                          ? g_strndup (out_path, strlen (out_path) - 5) : g_strdup (out_path);
+  return g_strconcat (base, ".steps.jsonl", NULL);
+}
+
+gboolean
+lf_run (const LfRunOptions *o, char **result_out, GError **error)
+{
+  Run r = { .o = o, .t_start = g_get_monotonic_time (), .tty = isatty (2) && !o->quiet };
+  r.rows = g_array_new (FALSE, FALSE, sizeof (double));
+  r.row_exp = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  gboolean ok = setup (&r, error);
+  if (ok && o->out_path)
+    {
+      g_autofree char *lp = lf_run_steplog_path (o->out_path);
+      r.steplog = fopen (lp, "w");
+      if (r.steplog == NULL)
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: cannot write the step log: %s", lp,
+                       g_strerror (errno));
+          ok = FALSE;
+        }
+    }
+  if (ok)
+    ok = run_experiences (&r, error);
+  if (ok && S_HAS (&r, report))
+    r.svt->report (r.strat, &r.ctx);
+  if (ok)
+    {
+      g_autofree char *text = result_json (&r);
+      if (o->out_path)
+        ok = lf_write_file_atomic (o->out_path, text, strlen (text), error);
+      if (ok && result_out)
+        *result_out = g_steal_pointer (&text);
+    }
+  run_clear (&r);
+  return ok;
+}

@@ -1,0 +1,23 @@
+/* lifelong — running one configuration (private). */
+#pragma once
+
+#include "host.h"
+
+typedef struct {
+  const char         *config_path;
+  const char         *out_path;      /* NULL: no files, result only returned */
+  const char *const  *sets;          /* --set key.path=value, NULL-terminated */
+  const char         *plugin_path;   /* extra plugin dirs, ':'-separated      */
+  int                 threads;       /* > 0 overrides the config              */
+  gboolean            resume;
+  gboolean            quiet;
+} LfRunOptions;
+
+/* Runs it.  On success the result JSON is written atomically to out_path
+ * (when given) and returned in *result_out (when not NULL).  On failure
+ * nothing is written at out_path. */
+gboolean lf_run (const LfRunOptions *o, char **result_out, GError **error);
+/* "<out without .json>.steps.jsonl" */
+char    *lf_run_steplog_path (const char *out_path);
+/* Writes data to path through a temporary file, fsync and rename. */
+gboolean lf_write_file_atomic (const char *path, const char *data, size_t len, GError **error);

@@ -1,0 +1,417 @@
+/* lifelong — scenarios: a dataset turned into a sequence of experiences,
+ * each a list of sample ids (never a copy of the data), with the label map,
+ * task ids and input transforms (permutation, rotation) the scenario type
+ * asks for, and a validation part carved from each experience's training
+ * data. */
+#include "host.h"
+#include <math.h>
+
+static GArray *
+ids_new (void)
+{
+  return g_array_new (FALSE, FALSE, sizeof (int64_t));
+}
+
+void
+lf_scenario_free (LfScenario *sc)
+{
+  if (sc == NULL)
+    return;
+  for (int64_t e = 0; e < sc->n_exp; e++)
+    {
+      LfExperience *x = &sc->exps[e];
+      if (x->train) g_array_unref (x->train);
+      if (x->valid) g_array_unref (x->valid);
+      if (x->test) g_array_unref (x->test);
+      if (x->classes) g_array_unref (x->classes);
+      g_free (x->perm);
+    }
+  g_free (sc->exps);
+  g_free (sc->label_map);
+  g_free (sc->class_order);
+  g_free (sc);
+}
+
+/* Fisher-Yates with a keyed generator. */
+static void
+shuffle_i64 (int64_t *a, int64_t n, uint64_t key)
+{
+  LfRng r;
+  lf_rng_init (&r, key);
+  for (int64_t i = n - 1; i > 0; i--)
+    {
+      int64_t j = (int64_t) lf_rng_below (&r, (uint64_t) i + 1), t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+}
+
+/* Moves the first floor(frac * n) of a shuffled copy of train into valid. */
+static void
+carve_validation (LfExperience *x, double frac, uint64_t key)
+{
+  x->valid = ids_new ();
+  int64_t n = x->train->len, nv = (int64_t) floor (frac * (double) n);
+  if (nv <= 0)
+    return;
+  int64_t *a = (int64_t *) x->train->data;
+  shuffle_i64 (a, n, key);
+  g_array_append_vals (x->valid, a, (guint) nv);
+  g_array_remove_range (x->train, 0, (guint) nv);
+}
+
+static int
+cmp_i64 (const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+  return (x > y) - (x < y);
+}
+
+static gboolean
+class_order_from_params (const LfParams *p, int64_t C, uint64_t seed, int32_t *order, GError **error)
+{
+  int64_t n;
+  const int64_t *given = lf_params_get_int_list (p, "class_order", &n);
+  if (n > 0)
+    {
+      if (n != C)
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.class_order: %" G_GINT64_FORMAT " classes given, the dataset has %" G_GINT64_FORMAT,
+                       n, C);
+          return FALSE;
+        }
+      g_autofree gboolean *seen = g_new0 (gboolean, C);
+      for (int64_t i = 0; i < C; i++)
+        {
+          if (given[i] < 0 || given[i] >= C || seen[given[i]])
+            {
+              g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                           "scenario.class_order[%" G_GINT64_FORMAT "]: %" G_GINT64_FORMAT
+                           " is not a permutation entry of 0..%" G_GINT64_FORMAT " (out of range or repeated)",
+                           i, given[i], C - 1);
+              return FALSE;
+            }
+          seen[given[i]] = TRUE;
+          order[i] = (int32_t) given[i];
+        }
+      return TRUE;
+    }
+  int64_t os = lf_params_get_int (p, "order_seed");
+  g_autofree int64_t *tmp = g_new (int64_t, C);
+  for (int64_t i = 0; i < C; i++)
+    tmp[i] = i;
+  /* order_seed 0 with the default keeps the natural order 0..C-1 only when
+   * asked: -1 means "the run's seed". */
+  shuffle_i64 (tmp, C, lf_rng_key (os >= 0 ? (uint64_t) os : seed, 0, 0, 0, "class-order"));
+  for (int64_t i = 0; i < C; i++)
+    order[i] = (int32_t) tmp[i];
+  return TRUE;
+}
+
+LfScenario *
+lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree int32_t *class_exp = NULL;
+  LfScenario *sc = g_new0 (LfScenario, 1);
+  const char *type = lf_params_get_string (p, "type");
+  const char *domains = lf_params_get_string (p, "domains");
+  sc->type_name = type;
+  sc->domains_name = domains;
+  sc->n_train = ds->di.n_train;
+  sc->n_test = ds->di.n_test;
+  int64_t C = ds->di.n_classes;
+  int64_t T = lf_params_get_int (p, "experiences");
+  double vfrac = lf_params_get_float (p, "validation_fraction");
+
+  if (g_str_equal (type, "class-incremental"))
+    sc->type = LF_SCENARIO_CLASS_IL;
+  else if (g_str_equal (type, "task-incremental"))
+    sc->type = LF_SCENARIO_TASK_IL;
+  else
+    sc->type = LF_SCENARIO_DOMAIN_IL;
+  sc->domains = LF_DOMAINS_SPLIT;
+  if (sc->type == LF_SCENARIO_DOMAIN_IL)
+    {
+      if (g_str_equal (domains, "permutation")) sc->domains = LF_DOMAINS_PERMUTATION;
+      else if (g_str_equal (domains, "rotation")) sc->domains = LF_DOMAINS_ROTATION;
+      else if (g_str_equal (domains, "natural")) sc->domains = LF_DOMAINS_NATURAL;
+    }
+  else if (lf_params_is_set (p, "domains"))
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.domains: \"%s\" applies to domain-incremental scenarios, not %s", domains, type);
+      goto fail;
+    }
+  if (C <= 0)
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.type: %s needs class labels, and dataset %s has none", type, ds->info->name);
+      goto fail;
+    }
+
+  sc->class_order = g_new (int32_t, C);
+  if (!class_order_from_params (p, C, seed, sc->class_order, &local))
+    goto fail;
+  sc->n_classes = C;
+  sc->label_map = g_new (int32_t, C);
+  for (int64_t c = 0; c < C; c++)
+    sc->label_map[c] = (int32_t) c;
+
+  gboolean split_by_class = sc->domains == LF_DOMAINS_SPLIT;
+  if (sc->domains == LF_DOMAINS_NATURAL)
+    {
+      if (ds->di.n_domains <= 0 || ds->vt->domain == NULL)
+        {
+          g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.domains: \"natural\" needs a dataset with natural domains, and %s has none",
+                       ds->info->name);
+          goto fail;
+        }
+      if (lf_params_is_set (p, "experiences") && T != ds->di.n_domains)
+        {
+          g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.experiences: %" G_GINT64_FORMAT " given, but natural domains make one experience "
+                       "per domain (%" G_GINT64_FORMAT ")", T, ds->di.n_domains);
+          goto fail;
+        }
+      T = ds->di.n_domains;
+    }
+  if (sc->domains == LF_DOMAINS_ROTATION && ds->di.input_ndim != 2)
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.domains: \"rotation\" needs 2-D inputs (images), dataset %s has %d-D inputs",
+                   ds->info->name, ds->di.input_ndim);
+      goto fail;
+    }
+  if ((sc->domains == LF_DOMAINS_PERMUTATION || sc->domains == LF_DOMAINS_ROTATION) && ds->di.input_ndim == 0)
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.domains: \"%s\" needs dense inputs, dataset %s has sequences", domains, ds->info->name);
+      goto fail;
+    }
+  if (split_by_class && T > C)
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.experiences: %" G_GINT64_FORMAT " experiences, but the dataset has only %" G_GINT64_FORMAT
+                   " classes to split", T, C);
+      goto fail;
+    }
+  if (split_by_class && sc->type == LF_SCENARIO_DOMAIN_IL && C % T != 0)
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.experiences: domain-incremental split needs the same number of classes in every "
+                   "experience; %" G_GINT64_FORMAT " classes do not split into %" G_GINT64_FORMAT, C, T);
+      goto fail;
+    }
+
+  sc->n_exp = T;
+  sc->exps = g_new0 (LfExperience, T);
+  /* class -> experience for split scenarios: the first C % T experiences
+   * get one class more */
+  class_exp = g_new (int32_t, C);
+  for (int64_t e = 0, at = 0; e < T; e++)
+    {
+      LfExperience *x = &sc->exps[e];
+      x->classes = g_array_new (FALSE, FALSE, sizeof (int32_t));
+      x->train = ids_new ();
+      x->test = ids_new ();
+      if (split_by_class)
+        {
+          int64_t k = C / T + (e < C % T ? 1 : 0);
+          for (int64_t j = 0; j < k; j++, at++)
+            {
+              int32_t c = sc->class_order[at];
+              g_array_append_val (x->classes, c);
+              class_exp[c] = (int32_t) e;
+              if (sc->type == LF_SCENARIO_DOMAIN_IL)
+                sc->label_map[c] = (int32_t) j;
+            }
+        }
+      else
+        for (int64_t c = 0; c < C; c++)
+          {
+            int32_t cc = (int32_t) c;
+            g_array_append_val (x->classes, cc);
+          }
+    }
+  sc->model_classes = sc->type == LF_SCENARIO_DOMAIN_IL && split_by_class ? C / T : C;
+  sc->task_ids = sc->type == LF_SCENARIO_TASK_IL;
+  sc->mask_by_task = sc->type == LF_SCENARIO_TASK_IL;
+
+  /* samples into experiences */
+  for (int split = 0; split < 2; split++)
+    {
+      int64_t n = split == 0 ? sc->n_train : sc->n_test;
+      for (int64_t i = 0; i < n; i++)
+        {
+          int32_t c = ds->vt->label (ds->self, (LfSplit) split, i);
+          if (c < 0 || c >= C)
+            {
+              g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                           "dataset %s: %s sample %" G_GINT64_FORMAT " has label %d outside [0, %" G_GINT64_FORMAT ")",
+                           ds->info->name, split == 0 ? "training" : "test", i, c, C);
+              goto fail;
+            }
+          if (split_by_class)
+            {
+              int64_t e = class_exp[c], id = e * n + i;
+              g_array_append_val (split == 0 ? sc->exps[e].train : sc->exps[e].test, id);
+            }
+          else if (sc->domains == LF_DOMAINS_NATURAL)
+            {
+              int32_t d = ds->vt->domain (ds->self, (LfSplit) split, i);
+              if (d < 0 || d >= T)
+                continue;   /* a sample outside the chosen domains */
+              int64_t id = (int64_t) d * n + i;
+              g_array_append_val (split == 0 ? sc->exps[d].train : sc->exps[d].test, id);
+            }
+          else
+            for (int64_t e = 0; e < T; e++)
+              {
+                int64_t id = e * n + i;
+                g_array_append_val (split == 0 ? sc->exps[e].train : sc->exps[e].test, id);
+              }
+        }
+    }
+
+  /* input transforms */
+  int64_t D = ds->input_numel;
+  for (int64_t e = 0; e < T; e++)
+    {
+      LfExperience *x = &sc->exps[e];
+      if (sc->domains == LF_DOMAINS_PERMUTATION)
+        {
+          g_autofree int64_t *tmp = g_new (int64_t, D);
+          for (int64_t j = 0; j < D; j++)
+            tmp[j] = j;
+          shuffle_i64 (tmp, D, lf_rng_key (seed, (uint64_t) e, 0, 0, "permutation"));
+          x->perm = g_new (int32_t, D);
+          for (int64_t j = 0; j < D; j++)
+            x->perm[j] = (int32_t) tmp[j];
+        }
+      else if (sc->domains == LF_DOMAINS_ROTATION)
+        x->angle = 180.0 * (double) e / (double) T;
+      carve_validation (x, vfrac, lf_rng_key (seed, (uint64_t) e, 0, 0, "validation"));
+      qsort (x->train->data, x->train->len, sizeof (int64_t), cmp_i64);
+      qsort (x->valid->data, x->valid->len, sizeof (int64_t), cmp_i64);
+      if (x->train->len == 0)
+        {
+          g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario: experience %" G_GINT64_FORMAT " has no training samples", e);
+          goto fail;
+        }
+    }
+  return sc;
+
+fail:
+  lf_scenario_free (sc);
+  g_propagate_error (error, g_steal_pointer (&local));
+  return NULL;
+}
+
+/* Rotates a (H, W) image by angle degrees about its centre, bilinear, zero
+ * outside. */
+static void
+rotate_image (const LfReal *src, LfReal *dst, int64_t H, int64_t W, double angle)
+{
+  double a = angle * G_PI / 180.0, ca = cos (a), sa = sin (a);
+  double cy = (double) (H - 1) / 2, cx = (double) (W - 1) / 2;
+  for (int64_t y = 0; y < H; y++)
+    for (int64_t x = 0; x < W; x++)
+      {
+        /* inverse map: where does output (y, x) come from */
+        double dy = (double) y - cy, dx = (double) x - cx;
+        double sy = ca * dy - sa * dx + cy, sx = sa * dy + ca * dx + cx;
+        int64_t y0 = (int64_t) floor (sy), x0 = (int64_t) floor (sx);
+        double fy = sy - (double) y0, fx = sx - (double) x0, v = 0;
+        for (int k = 0; k < 4; k++)
+          {
+            int64_t yy = y0 + (k >> 1), xx = x0 + (k & 1);
+            if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+              continue;
+            double w = ((k >> 1) ? fy : 1 - fy) * ((k & 1) ? fx : 1 - fx);
+            v += w * src[yy * W + xx];
+          }
+        dst[y * W + x] = (LfReal) v;
+      }
+}
+
+LfBatch *
+lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int64_t *ids, int64_t n)
+{
+  LfBatch *b = lf_arena_alloc (sizeof (LfBatch));
+  memset (b, 0, sizeof *b);
+  b->struct_size = sizeof (LfBatch);
+  b->n = n;
+  b->split = split;
+  int64_t N = split == LF_SPLIT_TRAIN ? sc->n_train : sc->n_test;
+  int64_t *sid = lf_arena_alloc ((size_t) MAX (n, 1) * sizeof (int64_t));
+  int64_t *idx = lf_arena_alloc ((size_t) MAX (n, 1) * sizeof (int64_t));
+  int32_t *labels = lf_arena_alloc ((size_t) MAX (n, 1) * sizeof (int32_t));
+  int32_t *tasks = lf_arena_alloc ((size_t) MAX (n, 1) * sizeof (int32_t));
+  gboolean transformed = FALSE;
+  for (int64_t i = 0; i < n; i++)
+    {
+      sid[i] = ids[i];
+      idx[i] = ids[i] % N;
+      int64_t e = ids[i] / N;
+      tasks[i] = (int32_t) e;
+      labels[i] = sc->label_map[ds->vt->label (ds->self, split, idx[i])];
+      transformed |= sc->exps[e].perm != NULL || sc->exps[e].angle != 0;
+    }
+  b->sample_ids = sid;
+  b->labels = labels;
+  b->task_ids = sc->task_ids ? tasks : NULL;
+  if (ds->vt->fill_inputs)
+    {
+      int64_t D = ds->input_numel, shape[2] = { n, D };
+      b->inputs = lf_tensor_new (2, shape);
+      LfReal *x = lf_tensor_data (b->inputs);
+      ds->vt->fill_inputs (ds->self, split, idx, n, x);
+      if (transformed)
+        {
+          LfReal *tmp = lf_arena_alloc ((size_t) D * sizeof (LfReal));
+          for (int64_t i = 0; i < n; i++)
+            {
+              const LfExperience *xe = &sc->exps[ids[i] / N];
+              LfReal *row = x + i * D;
+              if (xe->perm)
+                {
+                  for (int64_t j = 0; j < D; j++)
+                    tmp[j] = row[xe->perm[j]];
+                  memcpy (row, tmp, (size_t) D * sizeof (LfReal));
+                }
+              else if (xe->angle != 0)
+                {
+                  rotate_image (row, tmp, ds->di.input_shape[0], ds->di.input_shape[1], xe->angle);
+                  memcpy (row, tmp, (size_t) D * sizeof (LfReal));
+                }
+            }
+        }
+    }
+  return b;
+}
+
+LfTensor *
+lf_scenario_mask_logits (const LfScenario *sc, const LfBatch *batch, LfTensor *logits)
+{
+  if (!sc->mask_by_task)
+    return logits;
+  int64_t n = batch->n, C = lf_tensor_dim (logits, -1);
+  int64_t shape[2] = { n, C };
+  LfTensor *mask = lf_tensor_new (2, shape);
+  LfReal *m = lf_tensor_data (mask);
+  int64_t N = batch->split == LF_SPLIT_TRAIN ? sc->n_train : sc->n_test;
+  for (int64_t i = 0; i < n; i++)
+    {
+      LfReal *row = m + i * C;
+      for (int64_t c = 0; c < C; c++)
+        row[c] = (LfReal) -1e9;
+      const GArray *cls = sc->exps[batch->sample_ids[i] / N].classes;
+      for (guint k = 0; k < cls->len; k++)
+        row[sc->label_map[g_array_index (cls, int32_t, k)]] = 0;
+    }
+  return lf_add (logits, mask);
+}

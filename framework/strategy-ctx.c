@@ -1,0 +1,120 @@
+/* lifelong — what the host gives a strategy: the model, the optimizer, the
+ * scenario's samples as batches, keyed randomness, and the result's
+ * "strategy" section. */
+#include "host.h"
+#include <stdio.h>
+
+LfModel *lf_ctx_model (LfStrategyCtx *ctx) { return ctx->model; }
+LfOptimizer *lf_ctx_optimizer (LfStrategyCtx *ctx) { return ctx->opt; }
+const LfDataSpec *lf_ctx_spec (LfStrategyCtx *ctx) { return &ctx->model->spec; }
+int64_t lf_ctx_experience (LfStrategyCtx *ctx) { return ctx->boundaries ? ctx->experience : -1; }
+int64_t lf_ctx_n_experiences (LfStrategyCtx *ctx) { return ctx->boundaries ? ctx->sc->n_exp : -1; }
+int64_t lf_ctx_epoch (LfStrategyCtx *ctx) { return ctx->epoch; }
+int64_t lf_ctx_step (LfStrategyCtx *ctx) { return ctx->step; }
+gboolean lf_ctx_has_task_ids (LfStrategyCtx *ctx) { return ctx->sc->task_ids; }
+
+uint64_t
+lf_ctx_rng_key (LfStrategyCtx *ctx, const char *purpose)
+{
+  return lf_rng_key (ctx->seed, (uint64_t) ctx->experience, (uint64_t) ctx->step, 1, purpose);
+}
+
+const int64_t *
+lf_ctx_experience_samples (LfStrategyCtx *ctx, int64_t e, int64_t *n)
+{
+  g_return_val_if_fail (e >= 0 && e <= ctx->experience && e < ctx->sc->n_exp, NULL);
+  GArray *a = ctx->sc->exps[e].train;
+  *n = a->len;
+  return (const int64_t *) a->data;
+}
+
+LfBatch *
+lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n)
+{
+  return lf_scenario_batch (ctx->sc, ctx->ds, LF_SPLIT_TRAIN, sample_ids, n);
+}
+
+/* Joins two arena arrays of n_a and n_b elements of size sz (NULL if either is NULL). */
+static void *
+join (const void *a, int64_t na, const void *b, int64_t nb, size_t sz)
+{
+  if (a == NULL || b == NULL)
+    return NULL;
+  char *p = lf_arena_alloc ((size_t) MAX (na + nb, 1) * sz);
+  memcpy (p, a, (size_t) na * sz);
+  memcpy (p + (size_t) na * sz, b, (size_t) nb * sz);
+  return p;
+}
+
+LfBatch *
+lf_ctx_concat_batches (LfStrategyCtx *ctx, const LfBatch *a, const LfBatch *b)
+{
+  (void) ctx;
+  g_return_val_if_fail (a->split == b->split, NULL);
+  LfBatch *c = lf_arena_alloc (sizeof (LfBatch));
+  memset (c, 0, sizeof *c);
+  c->struct_size = sizeof (LfBatch);
+  c->n = a->n + b->n;
+  c->split = a->split;
+  c->seq_len = a->seq_len;
+  if (a->inputs && b->inputs)
+    {
+      LfTensor *both[2] = { a->inputs, b->inputs };
+      c->inputs = lf_concat (both, 2, 0);
+    }
+  int64_t per_tok = a->seq_len > 0 ? a->seq_len : 1;
+  c->tokens = join (a->tokens, a->n * per_tok, b->tokens, b->n * per_tok, sizeof (int32_t));
+  c->labels = join (a->labels, a->n * per_tok, b->labels, b->n * per_tok, sizeof (int32_t));
+  c->task_ids = join (a->task_ids, a->n, b->task_ids, b->n, sizeof (int32_t));
+  c->sample_ids = join (a->sample_ids, a->n, b->sample_ids, b->n, sizeof (int64_t));
+  c->loss_mask = join (a->loss_mask, a->n * per_tok, b->loss_mask, b->n * per_tok, sizeof (uint8_t));
+  c->weights = join (a->weights, a->n, b->weights, b->n, sizeof (LfReal));
+  return c;
+}
+
+void
+lf_ctx_forward (LfStrategyCtx *ctx, const LfBatch *batch, gboolean training, LfModelOutput *out)
+{
+  lf_model_forward (ctx->model, batch, training, out);
+  if (out->logits && batch->labels)
+    out->logits = lf_scenario_mask_logits (ctx->sc, batch, out->logits);
+}
+
+LfTensor *
+lf_ctx_task_loss (LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutput *out)
+{
+  (void) ctx;
+  LfCrossEntropyOptions o = LF_CROSS_ENTROPY_OPTIONS_INIT;
+  o.weights = batch->weights;
+  return lf_cross_entropy (out->logits, batch->labels, &o);
+}
+
+void
+lf_ctx_report_number (LfStrategyCtx *ctx, const char *key, double value)
+{
+  json_object_set_double_member (ctx->report, key, value);
+}
+
+void
+lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const char *json)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_from_string (json, &error);
+  if (node == NULL)
+    {
+      g_warning ("lf_ctx_report_json: %s is not JSON: %s", key, error ? error->message : "empty");
+      return;
+    }
+  json_object_set_member (ctx->report, key, node);
+}
+
+void
+lf_ctx_log (LfStrategyCtx *ctx, const char *fmt, ...)
+{
+  (void) ctx;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "  %s\n", msg);
+}
