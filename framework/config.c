@@ -16,7 +16,7 @@ const LfParam lf_scenario_params[] = {
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
     "rotations (0..180 degrees), or the dataset's natural domains" },
   { "order_seed", LF_PARAM_INT, "-1", -1, 9.2e18, NULL,
-    "seed of the class order; -1: the run's seed" },
+    "seed of a shuffled class order; -1: the natural order 0..C-1 (as van de Ven & Tolias and Mammoth)" },
   { "class_order", LF_PARAM_INT_LIST, "[]", 0, 1e9, NULL,
     "explicit class order (a permutation of 0..C-1); overrides order_seed" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,

@@ -443,3 +443,38 @@ lf_clip_grad_norm (int n, LfTensor *const *params, double max_norm)
     }
   return norm;
 }
+
+/* ---- checkpoints (private: framework/checkpoint.c) ---- */
+
+void
+lf_optimizer_export (LfOptimizer *opt, LfOptimExportFn fn, void *user)
+{
+  for (int i = 0; i < opt->n; i++)
+    {
+      ParamState *s = &opt->ps[i];
+      fn (user, s->p, s->m, s->v, s->t);
+    }
+}
+
+gboolean
+lf_optimizer_import (LfOptimizer *opt, LfTensor *p, const LfReal *m, const LfReal *v, int64_t t)
+{
+  ParamState *s = find (opt, p);
+  if (s == NULL)
+    return FALSE;
+  int64_t n = p->numel;
+  if (m)
+    {
+      if (s->m == NULL)
+        s->m = zeroed (n);
+      memcpy (s->m, m, (size_t) n * sizeof (LfReal));
+    }
+  if (v)
+    {
+      if (s->v == NULL)
+        s->v = zeroed (n);
+      memcpy (s->v, v, (size_t) n * sizeof (LfReal));
+    }
+  s->t = t;
+  return TRUE;
+}

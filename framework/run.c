@@ -4,6 +4,7 @@
  * checked is checked before training starts. */
 #include "run.h"
 #include "config.h"
+#include "checkpoint.h"
 #include <lifelong/metrics.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 #define HAS_SLOT(vt, type, field) \
   ((vt)->struct_size >= G_STRUCT_OFFSET (type, field) + sizeof (void *) && (vt)->field != NULL)
@@ -43,6 +45,9 @@ typedef struct {
   FILE         *steplog;
   gboolean      tty;
   gint64        t_start;
+  char         *config_hash;
+  char         *ckpt_path;
+  int64_t       first_exp;    /* > 0 when resumed */
 } Run;
 
 /* ---- small helpers ---- */
@@ -300,7 +305,71 @@ setup (Run *r, GError **error)
         }
     }
   sync_optimizer (r);
+
+  /* what makes two runs the same run: every resolved value but threads */
+  g_autoptr (GString) key = g_string_new (NULL);
+  const LfParams *secs[] = { r->mp, r->sp, r->dp, r->scp, r->tp };
+  const char *names[] = { r->mi->name, r->si->name, r->di->name, "", "" };
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *j = lf_params_to_json (secs[i]);
+      g_string_append_printf (key, "%s:%s;", names[i], j);
+    }
+  g_string_append_printf (key, "seed=%" G_GUINT64_FORMAT, r->seed);
+  r->config_hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key->str, -1);
+  if (o->out_path)
+    {
+      g_autofree char *base = g_str_has_suffix (o->out_path, ".json")
+                              ? g_strndup (o->out_path, strlen (o->out_path) - 5) : g_strdup (o->out_path);
+      r->ckpt_path = g_strconcat (base, ".ckpt.safetensors", NULL);
+    }
+  r->baseline = g_new (double, r->sc->n_exp);
+  if (o->resume && r->ckpt_path && g_file_test (r->ckpt_path, G_FILE_TEST_EXISTS))
+    {
+      LfProgress pg = { .rows = r->rows, .row_exp = r->row_exp, .baseline = r->baseline, .T = r->sc->n_exp };
+      LfState *st = NULL;
+      LfCheckpoint *ck = lf_checkpoint_open (r->ckpt_path, r->config_hash, &pg, &st, error);
+      if (ck == NULL)
+        return FALSE;
+      gboolean ok = TRUE;
+      r->ctx.experience = pg.experience_done;
+      if (S_HAS (r, load))
+        ok = r->svt->load (r->strat, &r->ctx, st, error);
+      sync_optimizer (r);
+      ok = ok && lf_checkpoint_restore_model (ck, r->model, r->opt, error);
+      lf_state_free (st);
+      lf_checkpoint_free (ck);
+      if (!ok)
+        return FALSE;
+      r->first_exp = pg.experience_done + 1;
+      r->ctx.step = pg.step;
+      r->train_samples = pg.train_samples;
+      r->t_train = pg.t_train;
+      r->t_eval = pg.t_eval;
+      progress (r, "resumed from %s after experience %" G_GINT64_FORMAT, r->ckpt_path, pg.experience_done + 1);
+    }
+  else if (o->resume)
+    progress (r, "no checkpoint at %s: starting from the beginning", r->ckpt_path ? r->ckpt_path : "(no --out)");
   return TRUE;
+}
+
+static gboolean
+write_checkpoint (Run *r, int64_t e, GError **error)
+{
+  if (r->ckpt_path == NULL)
+    return TRUE;
+  LfState *st = lf_state_new ();
+  gboolean ok = !S_HAS (r, save) || r->svt->save (r->strat, &r->ctx, st, error);
+  LfProgress pg = { .experience_done = e, .step = r->ctx.step, .train_samples = r->train_samples,
+                    .t_train = r->t_train, .t_eval = r->t_eval, .rows = r->rows, .row_exp = r->row_exp,
+                    .baseline = r->baseline, .T = r->sc->n_exp };
+  ok = ok && lf_checkpoint_write (r->ckpt_path, r->config_hash, r->model, r->opt, st, &pg, error);
+  lf_state_free (st);
+  /* a test's way to crash at a known point, right after a checkpoint */
+  const char *abort_at = g_getenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE");
+  if (ok && abort_at && g_ascii_strtoll (abort_at, NULL, 10) == e)
+    abort ();
+  return ok;
 }
 
 /* ---- evaluation ---- */
@@ -483,11 +552,11 @@ static gboolean
 run_experiences (Run *r, GError **error)
 {
   int64_t T = r->sc->n_exp;
-  r->baseline = g_new (double, T);
   /* b: the untrained model's scores (arg-max; a strategy's predict may not
    * work before it has seen data) */
-  evaluate_all (r, r->baseline, FALSE);
-  for (int64_t e = 0; e < T; e++)
+  if (r->first_exp == 0)
+    evaluate_all (r, r->baseline, FALSE);
+  for (int64_t e = r->first_exp; e < T; e++)
     {
       r->ctx.experience = e;
       r->ctx.epoch = 0;
@@ -521,7 +590,11 @@ run_experiences (Run *r, GError **error)
         return FALSE;
       sync_optimizer (r);
       if (sel.skip)
-        continue;
+        {
+          if (!write_checkpoint (r, e, error))
+            return FALSE;
+          continue;
+        }
       double *row = g_new (double, T);
       evaluate_all (r, row, TRUE);
       g_array_append_vals (r->rows, row, (guint) T);
@@ -531,6 +604,8 @@ run_experiences (Run *r, GError **error)
                 G_GINT64_FORMAT " %.4f", e + 1, T, e + 1, g_array_index (r->rows, double, r->rows->len - (guint) T + (guint) e));
       if (r->tty)
         fputc ('\n', stderr);
+      if (e + 1 < T && !write_checkpoint (r, e, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -717,6 +792,8 @@ run_clear (Run *r)
   if (r->row_exp)
     g_array_unref (r->row_exp);
   g_free (r->baseline);
+  g_free (r->config_hash);
+  g_free (r->ckpt_path);
   if (r->steplog)
     fclose (r->steplog);
 }
@@ -739,7 +816,8 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
   if (ok && o->out_path)
     {
       g_autofree char *lp = lf_run_steplog_path (o->out_path);
-      r.steplog = fopen (lp, "w");
+      /* a resumed run appends to the log it had */
+      r.steplog = fopen (lp, r.first_exp > 0 ? "a" : "w");
       if (r.steplog == NULL)
         {
           g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: cannot write the step log: %s", lp,
@@ -756,6 +834,9 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
       g_autofree char *text = result_json (&r);
       if (o->out_path)
         ok = lf_write_file_atomic (o->out_path, text, strlen (text), error);
+      /* the result is final: its checkpoint is no longer needed */
+      if (ok && r.ckpt_path)
+        g_unlink (r.ckpt_path);
       if (ok && result_out)
         *result_out = g_steal_pointer (&text);
     }

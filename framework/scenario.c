@@ -68,7 +68,7 @@ cmp_i64 (const void *a, const void *b)
 }
 
 static gboolean
-class_order_from_params (const LfParams *p, int64_t C, uint64_t seed, int32_t *order, GError **error)
+class_order_from_params (const LfParams *p, int64_t C, int32_t *order, GError **error)
 {
   int64_t n;
   const int64_t *given = lf_params_get_int_list (p, "class_order", &n);
@@ -101,9 +101,10 @@ class_order_from_params (const LfParams *p, int64_t C, uint64_t seed, int32_t *o
   g_autofree int64_t *tmp = g_new (int64_t, C);
   for (int64_t i = 0; i < C; i++)
     tmp[i] = i;
-  /* order_seed 0 with the default keeps the natural order 0..C-1 only when
-   * asked: -1 means "the run's seed". */
-  shuffle_i64 (tmp, C, lf_rng_key (os >= 0 ? (uint64_t) os : seed, 0, 0, 0, "class-order"));
+  /* -1: the natural order; a seed >= 0 shuffles (independently of the
+   * run's seed, so seeds vary initialisation and data order only) */
+  if (os >= 0)
+    shuffle_i64 (tmp, C, lf_rng_key ((uint64_t) os, 0, 0, 0, "class-order"));
   for (int64_t i = 0; i < C; i++)
     order[i] = (int32_t) tmp[i];
   return TRUE;
@@ -152,7 +153,7 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
     }
 
   sc->class_order = g_new (int32_t, C);
-  if (!class_order_from_params (p, C, seed, sc->class_order, &local))
+  if (!class_order_from_params (p, C, sc->class_order, &local))
     goto fail;
   sc->n_classes = C;
   sc->label_map = g_new (int32_t, C);

@@ -185,6 +185,12 @@ void lf_blis_set_threads (int n);
 typedef struct { int64_t calls; double flops; } LfGemmStats;
 LfGemmStats lf_gemm_stats (void);
 
+/* Optimizer state for checkpoints: fn sees each parameter with its first
+ * and second moments (NULL when absent) and its step count. */
+typedef void (*LfOptimExportFn) (void *user, LfTensor *p, const LfReal *m, const LfReal *v, int64_t t);
+void     lf_optimizer_export (LfOptimizer *opt, LfOptimExportFn fn, void *user);
+gboolean lf_optimizer_import (LfOptimizer *opt, LfTensor *p, const LfReal *m, const LfReal *v, int64_t t);
+
 #define lf_check(cond, ...)                                   \
   do { if (G_UNLIKELY (!(cond))) lf_fatal (__VA_ARGS__); } while (0)
 G_NORETURN void lf_fatal (const char *fmt, ...) G_GNUC_PRINTF (1, 2);

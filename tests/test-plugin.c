@@ -307,7 +307,7 @@ test_scan_keeps_going (void)
 {
   g_autofree char *dir = make_tmp_dir ();
   g_autofree char *a = link_plugin (dir, "broken/wrong-major", "a.so");
-  g_autofree char *b = link_plugin (dir, "good-strategy", "b.so");
+  g_free (link_plugin (dir, "good-strategy", "b.so"));
   g_autofree char *c = link_plugin (dir, "broken/null-info", "c.so");
   g_autofree char *missing = g_build_filename (dir, "no-such-folder", NULL);
   LfPluginRegistry *reg = lf_registry_new ();
@@ -703,6 +703,7 @@ test_params_unknown (void)
   g_clear_error (&error);
   g_autoptr (LfParams) p = lf_params_from_json (NULL, o, "model", skip_name, &error);
   g_assert_no_error (error);
+  g_assert_cmpint (p->n, ==, 0);
   /* no prefix: the bare key */
   g_autoptr (JsonObject) typo = object_from ("{\"lamda\": 1}");
   g_assert_null (lf_params_from_json (table, typo, NULL, NULL, &error));

@@ -20,7 +20,7 @@ static const char base_config[] =
   " \"dataset\": {\"name\": \"synthetic\", \"classes\": 4, \"dim\": 16, \"train_per_class\": 100,"
   "               \"test_per_class\": 50},"
   " \"scenario\": {\"type\": \"class-incremental\", \"experiences\": 2},"
-  " \"train\": {\"epochs\": 20, \"batch_size\": 32, \"lr\": 0.01},"
+  " \"train\": {\"epochs\": 10, \"batch_size\": 32, \"lr\": 0.03},"
   " \"seed\": 0}";
 
 static char *
@@ -242,9 +242,9 @@ test_bad_input (void)
   expect_failure ("topkey", a, NULL, "unknown key \"sead\" (did you mean \"seed\"?)");
   g_autofree char *b = with ("\"hidden\": [32]", "\"hiden\": [32]");
   expect_failure ("modelkey", b, NULL, "model.hiden");
-  g_autofree char *c = with ("\"epochs\": 20", "\"epochs\": \"three\"");
+  g_autofree char *c = with ("\"epochs\": 10", "\"epochs\": \"three\"");
   expect_failure ("type", c, NULL, "train.epochs");
-  g_autofree char *d = with ("\"lr\": 0.01", "\"lr\": -1");
+  g_autofree char *d = with ("\"lr\": 0.03", "\"lr\": -1");
   expect_failure ("range", d, NULL, "train.lr");
   g_autofree char *e = with ("\"name\": \"naive\"", "\"name\": \"naiv\"");
   expect_failure ("plugin", e, NULL, "did you mean \"naive\"");
@@ -283,6 +283,77 @@ test_corrupt_idx (void)
   expect_failure ("corrupt-idx", text, NULL, "train-images-idx3-ubyte: truncated");
 }
 
+/* Spawns lifelong with an extra environment variable; returns the wait status. */
+static int
+spawn_env (const char *var, const char *value, char **err, const char *const *args)
+{
+  g_auto (GStrv) env = g_environ_setenv (g_get_environ (), var, value, TRUE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) exe);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  int status;
+  g_autofree char *out = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &status, NULL));
+  return status;
+}
+
+static void
+test_resume (void)
+{
+  const char *text =
+    "{\"model\": {\"name\": \"mlp\", \"hidden\": [32]}, \"strategy\": {\"name\": \"naive\"},"
+    " \"dataset\": {\"name\": \"synthetic\", \"classes\": 6, \"dim\": 16, \"train_per_class\": 50},"
+    " \"scenario\": {\"experiences\": 3}, \"train\": {\"epochs\": 2, \"batch_size\": 16,"
+    " \"reset_optimizer\": false}, \"seed\": 5}";
+  g_autofree char *cfg = write_config ("resume.json", text);
+  g_autofree char *whole = g_build_filename (dir, "whole.json", NULL);
+  g_autofree char *out = g_build_filename (dir, "resumed.json", NULL);
+  g_autofree char *ckpt = g_build_filename (dir, "resumed.ckpt.safetensors", NULL);
+  g_autofree char *e0 = NULL;
+  g_assert_cmpint (run_cli (&e0, "run", cfg, "--out", whole, "--quiet", NULL), ==, 0);
+
+  /* crash right after the checkpoint of experience 2 (index 1) */
+  const char *args[] = { "run", cfg, "--out", out, "--quiet", NULL };
+  g_autofree char *e1 = NULL;
+  int status = spawn_env ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE", "1", &e1, args);
+  g_assert_false (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_EXISTS));
+
+  /* a corrupt checkpoint is refused, naming the file */
+  g_autofree char *good = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (ckpt, &good, &len, NULL));
+  g_assert_true (g_file_set_contents (ckpt, good, (gssize) (len - 100), NULL));
+  g_autofree char *e2 = NULL;
+  g_assert_cmpint (run_cli (&e2, "run", cfg, "--out", out, "--quiet", "--resume", NULL), !=, 0);
+  g_assert_nonnull (strstr (e2, ckpt));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_set_contents (ckpt, good, (gssize) len, NULL));
+
+  /* another config does not resume from it */
+  g_autofree char *e3 = NULL;
+  g_assert_cmpint (run_cli (&e3, "run", cfg, "--out", out, "--quiet", "--resume", "--set", "seed=6", NULL), !=, 0);
+  g_assert_nonnull (strstr (e3, "another config"));
+
+  /* resumed: the same numbers as the run that never stopped */
+  g_autofree char *e4 = NULL;
+  int rc = run_cli (&e4, "run", cfg, "--out", out, "--quiet", "--resume", NULL);
+  if (rc != 0)
+    g_printerr ("%s", e4);
+  g_assert_cmpint (rc, ==, 0);
+  g_autoptr (JsonObject) a = load_result (whole), b = load_result (out);
+  g_autofree char *ma = json_to_string (json_object_get_member (a, "matrix"), FALSE);
+  g_autofree char *mb = json_to_string (json_object_get_member (b, "matrix"), FALSE);
+  g_assert_cmpstr (ma, ==, mb);
+  g_autofree char *ba = json_to_string (json_object_get_member (a, "baseline"), FALSE);
+  g_autofree char *bb = json_to_string (json_object_get_member (b, "baseline"), FALSE);
+  g_assert_cmpstr (ba, ==, bb);
+  g_assert_false (g_file_test (ckpt, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,6 +372,7 @@ main (int argc, char **argv)
   g_test_add_func ("/run/scenarios", test_scenarios);
   g_test_add_func ("/run/bad-input", test_bad_input);
   g_test_add_func ("/run/corrupt-idx", test_corrupt_idx);
+  g_test_add_func ("/run/resume", test_resume);
   int rc = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
   if (system (cmd) != 0)

@@ -1,5 +1,6 @@
 /* lifelong — the strategy vtable: every continual-learning method is a set
- * of hooks the host calls in a fixed order.  Every hook is optional (NULL).
+ * of hooks the host calls in a fixed order.  create and destroy are
+ * required; every other hook is optional (NULL: not used).
  *
  * The order, for each run (tests/test-hook-order.c checks it with a
  * recording plugin):
