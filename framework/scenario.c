@@ -295,8 +295,10 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
       else if (sc->domains == LF_DOMAINS_ROTATION)
         x->angle = 180.0 * (double) e / (double) T;
       carve_validation (x, vfrac, lf_rng_key (seed, (uint64_t) e, 0, 0, "validation"));
-      qsort (x->train->data, x->train->len, sizeof (int64_t), cmp_i64);
-      qsort (x->valid->data, x->valid->len, sizeof (int64_t), cmp_i64);
+      if (x->train->len > 1)
+        qsort (x->train->data, x->train->len, sizeof (int64_t), cmp_i64);
+      if (x->valid->len > 1)
+        qsort (x->valid->data, x->valid->len, sizeof (int64_t), cmp_i64);
       if (x->train->len == 0)
         {
           g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
