@@ -34,6 +34,14 @@ lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n)
   return lf_scenario_batch (ctx->sc, ctx->ds, LF_SPLIT_TRAIN, sample_ids, n);
 }
 
+void
+lf_ctx_labels (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n, int32_t *labels)
+{
+  const LfScenario *sc = ctx->sc;
+  for (int64_t i = 0; i < n; i++)
+    labels[i] = sc->label_map[ctx->ds->vt->label (ctx->ds->self, LF_SPLIT_TRAIN, sample_ids[i] % sc->n_train)];
+}
+
 /* Joins two arena arrays of n_a and n_b elements of size sz (NULL if either is NULL). */
 static void *
 join (const void *a, int64_t na, const void *b, int64_t nb, size_t sz)

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev python3
       libglib2.0-dev libjson-glib-dev libblis-dev zlib1g-dev dataset-fashion-mnist)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(python3-torch python3-numpy)
+  pkgs+=(python3-torch python3-numpy time)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -115,6 +115,9 @@ const int64_t    *lf_ctx_experience_samples (LfStrategyCtx *ctx, int64_t e, int6
 /* A training batch of the given samples (inputs, labels, task ids), in the
  * current scope's arena. */
 LfBatch          *lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n);
+/* The labels (as the model sees them) of training samples, without
+ * building their inputs: n values into labels. */
+void              lf_ctx_labels (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n, int32_t *labels);
 /* a's samples followed by b's, in the current scope's arena. */
 LfBatch          *lf_ctx_concat_batches (LfStrategyCtx *ctx, const LfBatch *a, const LfBatch *b);
 /* The model's forward as the host runs it (task masking included). */
