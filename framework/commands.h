@@ -13,6 +13,9 @@ G_BEGIN_DECLS
  * a usage error, 1 when stdout could not be written. */
 int lf_cmd_plugins (int argc, char **argv);
 
+/* lifelong matrix MATRIX.json --out DIR [-j N] ... (cmd-matrix.c) */
+int lf_cmd_matrix (int argc, char **argv);
+
 /* lifelong run CONFIG.json [--out RESULT.json] ... (cmd-run.c) */
 int lf_cmd_run (int argc, char **argv);
 

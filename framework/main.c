@@ -9,6 +9,7 @@ static const char usage[] =
   "\n"
   "commands:\n"
   "  run CONFIG.json      one continual-learning run -> a result file\n"
+  "  matrix MATRIX.json   methods x scenarios x seeds, each cell its own process\n"
   "  plugins [--json]     every plugin found: kind, version, file, parameters, capabilities\n"
   "  --version            versions, the BLIS kernel set and the thread count\n"
   "\n"
@@ -44,6 +45,8 @@ main (int argc, char **argv)
     }
   if (strcmp (cmd, "run") == 0)
     return lf_cmd_run (argc - 1, argv + 1);
+  if (strcmp (cmd, "matrix") == 0)
+    return lf_cmd_matrix (argc - 1, argv + 1);
   if (strcmp (cmd, "plugins") == 0)
     return lf_cmd_plugins (argc - 1, argv + 1);
   fprintf (stderr, "lifelong: unknown command \"%s\"\n\n%s", cmd, usage);

@@ -5,6 +5,7 @@
 #include "run.h"
 #include "config.h"
 #include "checkpoint.h"
+#include "resolve.h"
 #include <lifelong/metrics.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,7 @@ typedef struct {
   gboolean      tty;
   gint64        t_start;
   char         *config_hash;
+  LfResolved    res;          /* owns mi..tp above */
   char         *ckpt_path;
   int64_t       first_exp;    /* > 0 when resumed */
 } Run;
@@ -138,52 +140,6 @@ progress (Run *r, const char *fmt, ...)
 /* ---- setup: everything checked before any training ---- */
 
 static gboolean
-check_capabilities (Run *r, GError **error)
-{
-  const LfCapabilities *caps = r->si->caps;
-  if (caps == NULL)
-    return TRUE;
-  const char *stype = lf_params_get_string (r->scp, "type");
-  if ((caps->needs & (LF_NEEDS_TASK_IDS | LF_NEEDS_TASK_IDS_AT_TEST)) && !g_str_equal (stype, "task-incremental"))
-    {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
-                   "strategy %s needs task ids, and a %s scenario does not give them (use task-incremental)",
-                   r->si->name, stype);
-      return FALSE;
-    }
-  if (caps->scenarios && !g_strv_contains (caps->scenarios, stype))
-    {
-      g_autofree char *ok = g_strjoinv (", ", (char **) caps->scenarios);
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
-                   "strategy %s works in %s scenarios, not %s", r->si->name, ok, stype);
-      return FALSE;
-    }
-  if (caps->model_kinds)
-    {
-      gboolean ok = g_strv_contains (caps->model_kinds, r->mi->name);
-      const LfCapabilities *mc = r->mi->caps;
-      for (int i = 0; !ok && mc && mc->model_kinds && mc->model_kinds[i]; i++)
-        ok = g_strv_contains (caps->model_kinds, mc->model_kinds[i]);
-      if (!ok)
-        {
-          g_autofree char *kinds = g_strjoinv (", ", (char **) caps->model_kinds);
-          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
-                       "strategy %s works on %s models, not on model %s", r->si->name, kinds, r->mi->name);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static LfParams *
-section_params (Run *r, const char *sec, const LfParam *table, gboolean named, GError **error)
-{
-  static const char *const skip[] = { "name", NULL };
-  JsonObject *obj = json_object_has_member (r->cfg, sec) ? json_object_get_object_member (r->cfg, sec) : NULL;
-  return lf_params_from_json (table, obj, sec, named ? skip : NULL, error);
-}
-
-static gboolean
 check_output (const char *out, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (out);
@@ -214,38 +170,22 @@ setup (Run *r, GError **error)
     json_object_set_int_member (r->cfg, "threads", o->threads);
   if (!lf_config_check_top (r->cfg, o->config_path, error))
     return FALSE;
-  r->seed = json_object_has_member (r->cfg, "seed") ? (uint64_t) json_object_get_int_member (r->cfg, "seed") : 0;
-  r->threads = json_object_has_member (r->cfg, "threads") ? (int) json_object_get_int_member (r->cfg, "threads") : 1;
   if (o->out_path && !check_output (o->out_path, error))
     return FALSE;
-
   r->reg = lf_registry_new ();
   g_auto (GStrv) dirs = lf_plugin_search_path (o->plugin_path);
   g_autoptr (GError) scan_error = NULL;
   if (!lf_registry_scan (r->reg, (const char *const *) dirs, &scan_error))
     /* broken plugins elsewhere on the path do not stop this run; the ones
-     * it names are checked below */
+     * it names are checked by lf_resolve */
     g_debug ("plugin scan: %s", scan_error ? scan_error->message : "");
-  if (!(r->mi = lf_config_find_plugin (r->reg, LF_PLUGIN_MODEL, r->cfg, "model", error))
-      || !(r->si = lf_config_find_plugin (r->reg, LF_PLUGIN_STRATEGY, r->cfg, "strategy", error))
-      || !(r->di = lf_config_find_plugin (r->reg, LF_PLUGIN_DATASET, r->cfg, "dataset", error)))
+  if (!lf_resolve (r->cfg, r->reg, &r->res, error))
     return FALSE;
-  if (!(r->mp = section_params (r, "model", r->mi->params, TRUE, error))
-      || !(r->sp = section_params (r, "strategy", r->si->params, TRUE, error))
-      || !(r->dp = section_params (r, "dataset", r->di->params, TRUE, error))
-      || !(r->scp = section_params (r, "scenario", lf_scenario_params, FALSE, error))
-      || !(r->tp = section_params (r, "train", lf_train_params, FALSE, error)))
-    return FALSE;
-  if (!check_capabilities (r, error))
-    return FALSE;
-  if (lf_params_get_int (r->tp, "early_stopping_patience") > 0
-      && lf_params_get_float (r->scp, "validation_fraction") <= 0)
-    {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
-                   "train.early_stopping_patience: needs scenario.validation_fraction > 0 "
-                   "(early stopping never looks at the test set)");
-      return FALSE;
-    }
+  r->mi = r->res.mi; r->si = r->res.si; r->di = r->res.di;
+  r->mp = r->res.mp; r->sp = r->res.sp; r->dp = r->res.dp; r->scp = r->res.scp; r->tp = r->res.tp;
+  r->seed = r->res.seed;
+  r->threads = r->res.threads;
+  r->config_hash = g_strdup (r->res.hash);
 
   lf_set_threads (r->threads);
   r->ds = lf_dataset_open (r->di, r->dp, lf_rng_key (r->seed, 0, 0, 0, "dataset"), error);
@@ -306,17 +246,6 @@ setup (Run *r, GError **error)
     }
   sync_optimizer (r);
 
-  /* what makes two runs the same run: every resolved value but threads */
-  g_autoptr (GString) key = g_string_new (NULL);
-  const LfParams *secs[] = { r->mp, r->sp, r->dp, r->scp, r->tp };
-  const char *names[] = { r->mi->name, r->si->name, r->di->name, "", "" };
-  for (int i = 0; i < 5; i++)
-    {
-      g_autofree char *j = lf_params_to_json (secs[i]);
-      g_string_append_printf (key, "%s:%s;", names[i], j);
-    }
-  g_string_append_printf (key, "seed=%" G_GUINT64_FORMAT, r->seed);
-  r->config_hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key->str, -1);
   if (o->out_path)
     {
       g_autofree char *base = g_str_has_suffix (o->out_path, ".json")
@@ -636,23 +565,7 @@ result_json (Run *r)
 
   /* the resolved config */
   json_builder_set_member_name (b, "config");
-  json_builder_begin_object (b);
-  const char *secs[] = { "model", "strategy", "dataset", "scenario", "train" };
-  LfParams *ps[] = { r->mp, r->sp, r->dp, r->scp, r->tp };
-  const char *names[] = { r->mi->name, r->si->name, r->di->name, NULL, NULL };
-  for (int i = 0; i < 5; i++)
-    {
-      json_builder_set_member_name (b, secs[i]);
-      JsonNode *node = lf_params_to_json_node (ps[i]);
-      if (names[i])
-        json_object_set_string_member (json_node_get_object (node), "name", names[i]);
-      json_builder_add_value (b, node);
-    }
-  json_builder_set_member_name (b, "seed");
-  json_builder_add_int_value (b, (gint64) r->seed);
-  json_builder_set_member_name (b, "threads");
-  json_builder_add_int_value (b, r->threads);
-  json_builder_end_object (b);
+  json_builder_add_value (b, lf_resolved_to_json (&r->res));
 
   json_builder_set_member_name (b, "matrix_kind");
   json_builder_add_string_value (b, "accuracy");
@@ -778,11 +691,7 @@ run_clear (Run *r)
   lf_model_free (r->model);
   lf_scenario_free (r->sc);
   lf_dataset_close (r->ds);
-  lf_params_free (r->mp);
-  lf_params_free (r->sp);
-  lf_params_free (r->dp);
-  lf_params_free (r->scp);
-  lf_params_free (r->tp);
+  lf_resolved_clear (&r->res);
   if (r->reg)
     lf_registry_free (r->reg);
   if (r->cfg)

@@ -167,6 +167,19 @@ lf_tensor_grad (LfTensor *t)
   return (t->flags & LF_TF_GRAD_VALID) ? t->grad : NULL;
 }
 
+LfReal *
+lf_tensor_grad_ensure (LfTensor *t)
+{
+  if (!(t->flags & LF_TF_REQUIRES_GRAD) || t->grad == NULL)
+    return NULL;
+  if (!(t->flags & LF_TF_GRAD_VALID))
+    {
+      memset (t->grad, 0, (size_t) t->numel * sizeof (LfReal));
+      t->flags |= LF_TF_GRAD_VALID;
+    }
+  return t->grad;
+}
+
 void
 lf_tensor_set_name (LfTensor *t, const char *name)
 {

@@ -15,7 +15,8 @@ typedef enum {
   LF_MODULE_CONTAINER = 0,   /* groups children, no computation of its own   */
   LF_MODULE_LINEAR,          /* params "weight" (out, in), optional "bias" (out) */
   LF_MODULE_EMBEDDING,       /* param "weight" (vocab, d); slot "prompt" (P, d) */
-  LF_MODULE_ATTENTION,       /* slots "prefix_key", "prefix_value" (P, kv_dim) */
+  LF_MODULE_ATTENTION,       /* slots "prefix_key", "prefix_value" (P, kv_dim);
+                              * kv_dim is the row count of its k_proj.weight */
   LF_MODULE_FEEDFORWARD,
   LF_MODULE_NORM,
   LF_MODULE_BLOCK,           /* one residual block of a network              */
@@ -127,7 +128,11 @@ uint64_t    lf_module_structure_version (const LfModule *root);
 /* ---- slots ---------------------------------------------------------------
  * Named tensors a module's forward reads if present: an attention module's
  * "prefix_key" / "prefix_value" (P, kv_dim), an embedding's "prompt" (P, d).
- * The module does not own them (the plugin that set them does). */
+ * The module does not own them (the plugin that set them does).  To train
+ * them, make them parameters of a module in the tree (for example a child
+ * of kind LF_MODULE_CUSTOM without a class): the optimizer's list is re-read
+ * from the tree after create and at every experience boundary, so a
+ * parameter only given to the optimizer directly is dropped. */
 void        lf_module_set_slot (LfModule *m, const char *name, LfTensor *t);
 LfTensor   *lf_module_get_slot (LfModule *m, const char *name);
 

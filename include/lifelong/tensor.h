@@ -62,6 +62,11 @@ gboolean      lf_tensor_requires_grad (const LfTensor *t);
  * needing a gradient.  A frozen parameter gets no gradient computed at all,
  * and the optimizer never moves it. */
 void          lf_tensor_set_requires_grad (LfTensor *t, gboolean requires_grad);
+/* The gradient buffer for writing even when no gradient reached t this
+ * step (then zero-filled and marked present): a projection that must write
+ * into every parameter's gradient.  NULL for a tensor that cannot have one
+ * (frozen, or an activation outside a backward pass). */
+LfReal       *lf_tensor_grad_ensure (LfTensor *t);
 /* Marks the gradient as zero (O(1): the next accumulation overwrites it). */
 void          lf_tensor_zero_grad (LfTensor *t);
 /* Copies values (same numel) from src into dst; no graph. */

@@ -1,0 +1,122 @@
+/* lifelong — resolving a run config before anything runs: plugins, every
+ * section's parameters (defaults filled), capabilities, the config hash. */
+#include "resolve.h"
+
+static gboolean
+check_capabilities (const LfResolved *r, GError **error)
+{
+  const LfCapabilities *caps = r->si->caps;
+  if (caps == NULL)
+    return TRUE;
+  const char *stype = lf_params_get_string (r->scp, "type");
+  if ((caps->needs & (LF_NEEDS_TASK_IDS | LF_NEEDS_TASK_IDS_AT_TEST)) && !g_str_equal (stype, "task-incremental"))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s needs task ids, and a %s scenario does not give them (use task-incremental)",
+                   r->si->name, stype);
+      return FALSE;
+    }
+  if (caps->scenarios && !g_strv_contains (caps->scenarios, stype))
+    {
+      g_autofree char *ok = g_strjoinv (", ", (char **) caps->scenarios);
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s works in %s scenarios, not %s", r->si->name, ok, stype);
+      return FALSE;
+    }
+  if (caps->model_kinds)
+    {
+      gboolean ok = g_strv_contains (caps->model_kinds, r->mi->name);
+      const LfCapabilities *mc = r->mi->caps;
+      for (int i = 0; !ok && mc && mc->model_kinds && mc->model_kinds[i]; i++)
+        ok = g_strv_contains (caps->model_kinds, mc->model_kinds[i]);
+      if (!ok)
+        {
+          g_autofree char *kinds = g_strjoinv (", ", (char **) caps->model_kinds);
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                       "strategy %s works on %s models, not on model %s", r->si->name, kinds, r->mi->name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static LfParams *
+section_params (JsonObject *cfg, const char *sec, const LfParam *table, gboolean named, GError **error)
+{
+  static const char *const skip[] = { "name", NULL };
+  JsonObject *obj = json_object_has_member (cfg, sec) ? json_object_get_object_member (cfg, sec) : NULL;
+  return lf_params_from_json (table, obj, sec, named ? skip : NULL, error);
+}
+
+gboolean
+lf_resolve (JsonObject *cfg, LfPluginRegistry *reg, LfResolved *r, GError **error)
+{
+  memset (r, 0, sizeof *r);
+  r->seed = json_object_has_member (cfg, "seed") ? (uint64_t) json_object_get_int_member (cfg, "seed") : 0;
+  r->threads = json_object_has_member (cfg, "threads") ? (int) json_object_get_int_member (cfg, "threads") : 1;
+  if (!(r->mi = lf_config_find_plugin (reg, LF_PLUGIN_MODEL, cfg, "model", error))
+      || !(r->si = lf_config_find_plugin (reg, LF_PLUGIN_STRATEGY, cfg, "strategy", error))
+      || !(r->di = lf_config_find_plugin (reg, LF_PLUGIN_DATASET, cfg, "dataset", error)))
+    return FALSE;
+  if (!(r->mp = section_params (cfg, "model", r->mi->params, TRUE, error))
+      || !(r->sp = section_params (cfg, "strategy", r->si->params, TRUE, error))
+      || !(r->dp = section_params (cfg, "dataset", r->di->params, TRUE, error))
+      || !(r->scp = section_params (cfg, "scenario", lf_scenario_params, FALSE, error))
+      || !(r->tp = section_params (cfg, "train", lf_train_params, FALSE, error)))
+    return FALSE;
+  if (lf_params_get_int (r->tp, "early_stopping_patience") > 0
+      && lf_params_get_float (r->scp, "validation_fraction") <= 0)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "train.early_stopping_patience: needs scenario.validation_fraction > 0 "
+                   "(early stopping never looks at the test set)");
+      return FALSE;
+    }
+  /* what makes two runs the same run: every resolved value but threads
+   * (the numbers do not depend on them) */
+  g_autoptr (GString) key = g_string_new (NULL);
+  const LfParams *secs[] = { r->mp, r->sp, r->dp, r->scp, r->tp };
+  const char *names[] = { r->mi->name, r->si->name, r->di->name, "", "" };
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *j = lf_params_to_json (secs[i]);
+      g_string_append_printf (key, "%s:%s;", names[i], j);
+    }
+  g_string_append_printf (key, "seed=%" G_GUINT64_FORMAT, r->seed);
+  r->hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key->str, -1);
+  return check_capabilities (r, error);
+}
+
+void
+lf_resolved_clear (LfResolved *r)
+{
+  lf_params_free (r->mp);
+  lf_params_free (r->sp);
+  lf_params_free (r->dp);
+  lf_params_free (r->scp);
+  lf_params_free (r->tp);
+  g_free (r->hash);
+  memset (r, 0, sizeof *r);
+}
+
+JsonNode *
+lf_resolved_to_json (const LfResolved *r)
+{
+  JsonObject *o = json_object_new ();
+  const char *secs[] = { "model", "strategy", "dataset", "scenario", "train" };
+  LfParams *ps[] = { r->mp, r->sp, r->dp, r->scp, r->tp };
+  const char *names[] = { r->mi->name, r->si->name, r->di->name, NULL, NULL };
+  for (int i = 0; i < 5; i++)
+    {
+      JsonNode *node = lf_params_to_json_node (ps[i]);
+      if (names[i])
+        json_object_set_string_member (json_node_get_object (node), "name", names[i]);
+      json_object_set_member (o, secs[i], node);
+    }
+  json_object_set_int_member (o, "seed", (gint64) r->seed);
+  json_object_set_int_member (o, "threads", r->threads);
+  JsonNode *n = json_node_alloc ();
+  json_node_init_object (n, o);
+  json_object_unref (o);
+  return n;
+}

@@ -1,0 +1,90 @@
+/* lifelong tests — helpers to run `lifelong run` from a test (see cli.h). */
+#include "cli.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char *dir;
+static const char *exe;
+
+void
+cli_init (const char *name)
+{
+  exe = g_getenv ("LIFELONG_EXE");
+  if (exe == NULL)
+    {
+      g_printerr ("LIFELONG_EXE must be set (meson test sets it)\n");
+      exit (1);
+    }
+  g_autofree char *tmpl = g_strdup_printf ("lifelong-%s-XXXXXX", name);
+  dir = g_dir_make_tmp (tmpl, NULL);
+  g_assert_nonnull (dir);
+}
+
+void
+cli_cleanup (void)
+{
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  if (system (cmd) != 0)
+    g_printerr ("could not remove %s\n", dir);
+  g_clear_pointer (&dir, g_free);
+}
+
+char *
+cli_write (const char *name, const char *text)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+JsonObject *
+cli_run (const char *config_path, const char *out_name, const char *const *extra, char **err)
+{
+  g_autofree char *out = g_build_filename (dir, out_name, NULL);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *base[] = { exe, "run", config_path, "--out", out, "--quiet" };
+  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (argv, (gpointer) base[i]);
+  for (int i = 0; extra && extra[i]; i++)
+    g_ptr_array_add (argv, (gpointer) extra[i]);
+  g_ptr_array_add (argv, NULL);
+  int status;
+  g_autofree char *sout = NULL, *serr = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &sout, &serr,
+                               &status, NULL));
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      if (err)
+        *err = g_steal_pointer (&serr);
+      else
+        g_printerr ("lifelong run %s failed: %s", config_path, serr);
+      return NULL;
+    }
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (p, out, NULL));
+  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
+double
+cli_matrix (JsonObject *res, guint i, guint j)
+{
+  JsonArray *m = json_object_get_array_member (res, "matrix");
+  return json_array_get_double_element (json_array_get_array_element (m, i), j);
+}
+
+double
+cli_metric (JsonObject *res, const char *key)
+{
+  JsonObject *m = json_object_get_object_member (res, "metrics");
+  JsonNode *n = json_object_get_member (m, key);
+  return n && !JSON_NODE_HOLDS_NULL (n) ? json_node_get_double (n) : NAN;
+}
+
+double
+cli_strategy_figure (JsonObject *res, const char *key)
+{
+  JsonObject *s = json_object_get_object_member (res, "strategy");
+  JsonNode *n = s ? json_object_get_member (s, key) : NULL;
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}

@@ -1,0 +1,23 @@
+/* lifelong tests — running `lifelong run` from a test: configs in a
+ * temporary folder, the exit status, stderr, and the result as JSON.
+ * Shared by the strategy-family tests. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+/* Creates the temporary folder; reads LIFELONG_EXE (exits if unset). */
+void        cli_init (const char *name);
+/* Removes the folder. */
+void        cli_cleanup (void);
+/* Writes text to <folder>/<name>; returns the path (g_free). */
+char       *cli_write (const char *name, const char *text);
+/* Runs `lifelong run CONFIG --out <folder>/<out_name> --quiet [extra...]`
+ * (extra NULL-terminated, may be NULL).  Returns the result object (unref
+ * with json_object_unref), or NULL when the run failed (stderr in *err if
+ * err is not NULL). */
+JsonObject *cli_run (const char *config_path, const char *out_name, const char *const *extra, char **err);
+/* matrix[i][j] of a result; metrics[key]; strategy[key] (NAN if absent). */
+double      cli_matrix (JsonObject *res, guint i, guint j);
+double      cli_metric (JsonObject *res, const char *key);
+double      cli_strategy_figure (JsonObject *res, const char *key);

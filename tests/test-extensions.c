@@ -1,0 +1,290 @@
+/* lifelong tests — "the ABI fits": plugins built only against the public
+ * headers (tests/extensions/) change a model in the ways DESIGN.md promises
+ * without a host change, each run end to end through `lifelong run
+ * --plugin-path` on the synthetic dataset, each checked for its defining
+ * property from the result file:
+ *
+ *   x-lora     LoRA wraps linears; base weights bitwise unchanged, only the
+ *              adapters trainable, and the model still learns
+ *   x-moe      a linear replaced by a module class of the plugin's own (two
+ *              experts and a router); the router trains
+ *   x-prefix   (on model x-attn) prefix tuning through the attention slots;
+ *              only the prefixes train, the model is bitwise unchanged
+ *   x-project  A-GEM projection in after_backward with a side gradient; the
+ *              projected gradient never points against the reference, also
+ *              with one head per task (parameters without a .grad)
+ *   x-ncm      nearest-class-mean predict; clearly beats naive's arg-max */
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static char *dir;
+static const char *exe, *ext_dir;
+
+static const char dataset_4[] =
+  "{\"name\": \"synthetic\", \"classes\": 4, \"dim\": 16, \"train_per_class\": 100, \"test_per_class\": 50}";
+static const char train[] = "{\"epochs\": 10, \"batch_size\": 32, \"lr\": 0.03}";
+
+/* Runs `lifelong ARGS... --plugin-path EXT_DIR --quiet`; the exit status,
+ * stderr in *err. */
+static int
+run_cli (char **err, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) exe);
+  va_list ap;
+  va_start (ap, err);
+  for (const char *a; (a = va_arg (ap, const char *)) != NULL;)
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, (gpointer) "--plugin-path");
+  g_ptr_array_add (argv, (gpointer) ext_dir);
+  g_ptr_array_add (argv, NULL);
+  int status = 0;
+  g_autofree char *out = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, err,
+                               &status, NULL));
+  return g_spawn_check_wait_status (status, NULL) ? 0 : (WIFEXITED (status) ? WEXITSTATUS (status) : 128);
+}
+
+static JsonObject *
+parse_object (const char *text, gssize len)
+{
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_assert_true (json_parser_load_from_data (p, text, len, &error));
+  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
+/* Runs one config (model, strategy, dataset, scenario as JSON texts) and
+ * returns its result. */
+static JsonObject *
+run_config (const char *name, const char *model, const char *strategy, const char *dataset, const char *scenario)
+{
+  g_autofree char *text = g_strdup_printf (
+    "{\"model\": %s, \"strategy\": %s, \"dataset\": %s, \"scenario\": %s, \"train\": %s, \"seed\": 0}",
+    model, strategy, dataset, scenario, train);
+  g_autofree char *cname = g_strconcat (name, ".json", NULL), *oname = g_strconcat (name, "-result.json", NULL);
+  g_autofree char *cfg = g_build_filename (dir, cname, NULL), *out = g_build_filename (dir, oname, NULL);
+  g_assert_true (g_file_set_contents (cfg, text, -1, NULL));
+  g_autofree char *err = NULL;
+  int rc = run_cli (&err, "run", cfg, "--out", out, "--quiet", NULL);
+  if (rc != 0)
+    g_printerr ("%s: %s", name, err);
+  g_assert_cmpint (rc, ==, 0);
+  g_autofree char *result = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (out, &result, &len, NULL));
+  JsonObject *res = parse_object (result, (gssize) len);
+  g_assert_cmpstr (json_object_get_string_member (res, "status"), ==, "ok");
+  return res;
+}
+
+static double
+matrix_at (JsonObject *res, guint i, guint j)
+{
+  JsonArray *m = json_object_get_array_member (res, "matrix");
+  return json_array_get_double_element (json_array_get_array_element (m, i), j);
+}
+
+static JsonObject *
+section (JsonObject *res, const char *name)
+{
+  g_assert_true (json_object_has_member (res, name));
+  return json_object_get_object_member (res, name);
+}
+
+static double
+average_accuracy (JsonObject *res)
+{
+  return json_object_get_double_member (section (res, "metrics"), "average_accuracy");
+}
+
+static void
+test_descriptors (void)
+{
+  g_autofree char *err = NULL, *out = NULL;
+  const char *argv[] = { exe, "plugins", "--json", "--plugin-path", ext_dir, NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autoptr (JsonObject) listing = parse_object (out, -1);
+  JsonArray *plugins = json_object_get_array_member (listing, "plugins");
+  struct { const char *name, *touches; } want[] = {
+    { "x-lora", "structure" }, { "x-moe", "structure" }, { "x-prefix", "structure" },
+    { "x-project", "gradients" }, { "x-ncm", "inference" }, { "x-attn", NULL },
+  };
+  for (guint k = 0; k < G_N_ELEMENTS (want); k++)
+    {
+      JsonObject *found = NULL;
+      for (guint i = 0; i < json_array_get_length (plugins); i++)
+        {
+          JsonObject *p = json_array_get_object_element (plugins, i);
+          if (g_str_equal (json_object_get_string_member (p, "name"), want[k].name))
+            found = p;
+        }
+      g_assert_nonnull (found);
+      g_assert_true (g_str_has_prefix (json_object_get_string_member (found, "summary"), "test plugin"));
+      g_assert_true (g_str_has_prefix (json_object_get_string_member (found, "file"), ext_dir));
+      JsonObject *caps = json_object_get_object_member (found, "capabilities");
+      if (want[k].touches == NULL)
+        continue;
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (found, "parameters")), >, 0);
+      JsonArray *t = json_object_get_array_member (caps, "touches");
+      gboolean has = FALSE;
+      for (guint i = 0; i < json_array_get_length (t); i++)
+        has |= g_str_equal (json_array_get_string_element (t, i), want[k].touches);
+      g_assert_true (has);
+    }
+}
+
+static void
+test_lora (void)
+{
+  g_autoptr (JsonObject) res = run_config ("lora", "{\"name\": \"mlp\", \"hidden\": [32, 32]}",
+                                           "{\"name\": \"x-lora\", \"rank\": 4}", dataset_4,
+                                           "{\"type\": \"class-incremental\", \"experiences\": 2}");
+  JsonObject *s = section (res, "strategy");
+  /* the frozen base weights, bitwise */
+  g_assert_cmpstr (json_object_get_string_member (s, "base_hash_at_create"), ==,
+                   json_object_get_string_member (s, "base_hash_at_report"));
+  /* trainable: exactly the adapters, r (in + out) for layers.0 (16 -> 32) and layers.1 (32 -> 32) */
+  const gint64 lora = 4 * (16 + 32) + 4 * (32 + 32);
+  g_assert_cmpint (json_object_get_int_member (section (res, "parameters"), "trainable"), ==, lora);
+  g_assert_cmpint ((gint64) json_object_get_double_member (s, "lora_parameters"), ==, lora);
+  g_assert_cmpint ((gint64) json_object_get_double_member (s, "wrapped"), ==, 2);
+  /* the base (16*32+32 + 32*32+32 + 32*4+4) plus the adapters */
+  g_assert_cmpint (json_object_get_int_member (section (res, "parameters"), "total"), ==, 1732 + lora);
+  /* and the adapters alone learn the last experience (chance: 1/2 within it) */
+  g_assert_cmpfloat (matrix_at (res, 1, 1), >, 0.9);
+}
+
+static void
+test_moe (void)
+{
+  g_autoptr (JsonObject) res = run_config ("moe", "{\"name\": \"mlp\", \"hidden\": [32, 32]}",
+                                           "{\"name\": \"x-moe\"}", dataset_4,
+                                           "{\"type\": \"class-incremental\", \"experiences\": 2}");
+  JsonObject *s = section (res, "strategy");
+  const gint64 expert = 32 * 32 + 32, router = 32 * 2 + 2;
+  g_assert_cmpint ((gint64) json_object_get_double_member (s, "expert_parameters"), ==, 2 * expert);
+  /* layers.1 (one linear) became two experts and a router, all trainable */
+  JsonObject *p = section (res, "parameters");
+  g_assert_cmpint (json_object_get_int_member (p, "total"), ==, 1732 - expert + 2 * expert + router);
+  g_assert_cmpint (json_object_get_int_member (p, "trainable"), ==, json_object_get_int_member (p, "total"));
+  /* the router is in the tree the optimizer follows: it trained */
+  g_assert_cmpfloat (json_object_get_double_member (s, "router_max_change"), >, 1e-3);
+  g_assert_cmpfloat (matrix_at (res, 0, 0), >, 0.9);
+  g_assert_cmpfloat (matrix_at (res, 1, 1), >, 0.9);
+}
+
+static void
+test_prefix (void)
+{
+  const char *model = "{\"name\": \"x-attn\", \"token_dim\": 8, \"width\": 32}";
+  g_autoptr (JsonObject) res = run_config ("prefix", model, "{\"name\": \"x-prefix\", \"length\": 8}", dataset_4,
+                                           "{\"type\": \"class-incremental\", \"experiences\": 2}");
+  JsonObject *s = section (res, "strategy");
+  g_assert_cmpstr (json_object_get_string_member (s, "frozen_hash_at_create"), ==,
+                   json_object_get_string_member (s, "frozen_hash_at_report"));
+  /* only the prefixes train: key and value, P x width each */
+  g_assert_cmpint (json_object_get_int_member (section (res, "parameters"), "trainable"), ==, 2 * 8 * 32);
+  g_assert_cmpint ((gint64) json_object_get_double_member (s, "prefix_parameters"), ==, 2 * 8 * 32);
+  /* the frozen model learns through them (chance: 1/4 overall, 1/2 within the experience) */
+  g_assert_cmpfloat (matrix_at (res, 0, 0), >, 0.75);
+  g_assert_cmpfloat (matrix_at (res, 1, 1), >, 0.75);
+
+  /* the capability is enforced: x-prefix refuses a model that is not x-attn */
+  g_autofree char *text = g_strdup_printf (
+    "{\"model\": {\"name\": \"mlp\"}, \"strategy\": {\"name\": \"x-prefix\"}, \"dataset\": %s,"
+    " \"scenario\": {\"experiences\": 2}}", dataset_4);
+  g_autofree char *cfg = g_build_filename (dir, "prefix-mlp.json", NULL);
+  g_autofree char *out = g_build_filename (dir, "prefix-mlp-result.json", NULL);
+  g_assert_true (g_file_set_contents (cfg, text, -1, NULL));
+  g_autofree char *err = NULL;
+  g_assert_cmpint (run_cli (&err, "run", cfg, "--out", out, "--quiet", NULL), !=, 0);
+  g_assert_nonnull (strstr (err, "x-attn"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* g . g_ref after projection is >= 0 up to float rounding, relative to |g| |g_ref| */
+static void
+check_projection (JsonObject *s)
+{
+  g_assert_cmpfloat (json_object_get_double_member (s, "projections"), >, 0);
+  double rel = json_object_get_double_member (s, "min_relative_dot_after_projection");
+  if (rel < -1e-6)
+    g_printerr ("g . g_ref after projection: %g (relative %g)\n",
+                json_object_get_double_member (s, "min_dot_after_projection"), rel);
+  g_assert_cmpfloat (rel, >=, -1e-6);
+}
+
+static void
+test_project (void)
+{
+  const char *dataset =
+    "{\"name\": \"synthetic\", \"classes\": 6, \"dim\": 16, \"train_per_class\": 100, \"test_per_class\": 50}";
+  g_autoptr (JsonObject) res = run_config ("project", "{\"name\": \"mlp\", \"hidden\": [32]}",
+                                           "{\"name\": \"x-project\"}", dataset,
+                                           "{\"type\": \"class-incremental\", \"experiences\": 3}");
+  JsonObject *s = section (res, "strategy");
+  /* 200 samples per experience in batches of 32: 7 steps x 10 epochs, checked from experience 2 on */
+  g_assert_cmpint ((gint64) json_object_get_double_member (s, "steps_checked"), ==, 2 * 7 * 10);
+  check_projection (s);
+  /* the memory is what it says */
+  g_assert_cmpint (json_object_get_int_member (section (res, "memory_bytes"), "strategy"), ==, 3 * 64 * 8);
+  g_assert_cmpfloat (matrix_at (res, 2, 2), >, 0.9);
+
+  /* one head per task: the step's loss gives earlier heads no gradient at
+   * all (lf_tensor_grad is NULL) while the reference gradient needs them;
+   * the projection still holds exactly */
+  g_autoptr (JsonObject) ti = run_config ("project-ti", "{\"name\": \"mlp\", \"hidden\": [32], \"heads\": \"multi\"}",
+                                          "{\"name\": \"x-project\"}", dataset,
+                                          "{\"type\": \"task-incremental\", \"experiences\": 3}");
+  JsonObject *st = section (ti, "strategy");
+  g_assert_cmpfloat (json_object_get_double_member (st, "gradients_materialised"), >, 0);
+  check_projection (st);
+}
+
+static void
+test_ncm (void)
+{
+  const char *scenario = "{\"type\": \"class-incremental\", \"experiences\": 2}";
+  const char *model = "{\"name\": \"mlp\", \"hidden\": [32]}";
+  g_autoptr (JsonObject) naive = run_config ("ncm-naive", model, "{\"name\": \"naive\"}", dataset_4, scenario);
+  g_autoptr (JsonObject) ncm = run_config ("ncm", model, "{\"name\": \"x-ncm\"}", dataset_4, scenario);
+  /* naive's arg-max forgets the first experience completely; the class means keep it */
+  g_assert_cmpfloat (matrix_at (naive, 1, 0), <, 0.05);
+  g_assert_cmpfloat (matrix_at (ncm, 1, 0), >, 0.5);
+  g_assert_cmpfloat (average_accuracy (ncm), >, average_accuracy (naive) + 0.2);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  exe = g_getenv ("LIFELONG_EXE");
+  ext_dir = g_getenv ("LIFELONG_EXTENSIONS_DIR");
+  if (exe == NULL || ext_dir == NULL)
+    {
+      g_printerr ("LIFELONG_EXE and LIFELONG_EXTENSIONS_DIR must be set (meson test sets them)\n");
+      return 1;
+    }
+  dir = g_dir_make_tmp ("lifelong-ext-XXXXXX", NULL);
+  g_test_add_func ("/extensions/descriptors", test_descriptors);
+  g_test_add_func ("/extensions/lora", test_lora);
+  g_test_add_func ("/extensions/moe", test_moe);
+  g_test_add_func ("/extensions/prefix", test_prefix);
+  g_test_add_func ("/extensions/project", test_project);
+  g_test_add_func ("/extensions/ncm", test_ncm);
+  int rc = g_test_run ();
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  if (system (cmd) != 0)
+    g_printerr ("could not remove %s\n", dir);
+  g_free (dir);
+  return rc;
+}
