@@ -412,6 +412,21 @@ load_states (Matrix *mx)
     }
 }
 
+/* Skipped cells get their status file too. */
+static void
+write_skipped (Matrix *mx)
+{
+  for (guint i = 0; i < mx->cells->len; i++)
+    {
+      Cell *c = mx->cells->pdata[i];
+      if (c->status != CELL_SKIPPED)
+        continue;
+      g_autofree char *dir = g_build_filename (mx->o->out_dir, c->dir, NULL);
+      g_mkdir_with_parents (dir, 0755);
+      write_status (mx, c, 0, 0);
+    }
+}
+
 /* ---- running ---- */
 
 static gboolean
@@ -528,6 +543,35 @@ show_progress (Matrix *mx, gboolean final)
     fprintf (stderr, "%s%s\n", mx->tty ? "\r\033[K" : "", line);
 }
 
+/* Checks a running cell once: reaps it if it ended, kills it past its time
+ * or memory limit.  TRUE when the cell is finished. */
+static gboolean
+poll_cell (Matrix *mx, Cell *c)
+{
+  int ws;
+  pid_t r = waitpid (c->pid, &ws, WNOHANG);
+  g_autofree char *reason = NULL;
+  if (r == 0)
+    {
+      double el = now_s () - c->started;
+      int64_t rss = mx->o->cell_memory_mb > 0 ? rss_bytes (c->pid) : 0;
+      if (mx->o->cell_timeout_s > 0 && el > mx->o->cell_timeout_s)
+        reason = g_strdup_printf ("timeout: still running after %.1f s (--cell-timeout %.1f)",
+                                  el, mx->o->cell_timeout_s);
+      else if (mx->o->cell_memory_mb > 0 && rss > (int64_t) (mx->o->cell_memory_mb * 1048576.0))
+        reason = g_strdup_printf ("memory: resident set %.0f MB over --cell-memory %.0f MB",
+                                  (double) rss / 1048576.0, mx->o->cell_memory_mb);
+      if (reason == NULL)
+        return FALSE;
+      kill (c->pid, SIGKILL);
+      waitpid (c->pid, &ws, 0);
+    }
+  else if (r < 0)
+    return FALSE;
+  finish_cell (mx, c, ws, reason);
+  return TRUE;
+}
+
 static gboolean
 run_cells (Matrix *mx, GError **error)
 {
@@ -553,30 +597,8 @@ run_cells (Matrix *mx, GError **error)
       for (guint i = 0; i < mx->cells->len; i++)
         {
           Cell *c = mx->cells->pdata[i];
-          if (c->status != CELL_RUNNING)
+          if (c->status != CELL_RUNNING || !poll_cell (mx, c))
             continue;
-          int ws;
-          pid_t r = waitpid (c->pid, &ws, WNOHANG);
-          const char *why = NULL;
-          g_autofree char *reason = NULL;
-          if (r == 0)
-            {
-              double el = now_s () - c->started;
-              int64_t rss = mx->o->cell_memory_mb > 0 ? rss_bytes (c->pid) : 0;
-              if (mx->o->cell_timeout_s > 0 && el > mx->o->cell_timeout_s)
-                why = reason = g_strdup_printf ("timeout: still running after %.1f s (--cell-timeout %.1f)",
-                                                el, mx->o->cell_timeout_s);
-              else if (mx->o->cell_memory_mb > 0 && rss > (int64_t) (mx->o->cell_memory_mb * 1048576.0))
-                why = reason = g_strdup_printf ("memory: resident set %.0f MB over --cell-memory %.0f MB",
-                                                (double) rss / 1048576.0, mx->o->cell_memory_mb);
-              if (why == NULL)
-                continue;
-              kill (c->pid, SIGKILL);
-              waitpid (c->pid, &ws, 0);
-            }
-          else if (r < 0)
-            continue;
-          finish_cell (mx, c, ws, why);
           g_autoptr (GError) ierr = NULL;
           if (!write_index (mx, &ierr))
             g_printerr ("lifelong matrix: %s\n", ierr->message);
@@ -584,6 +606,99 @@ run_cells (Matrix *mx, GError **error)
         }
     }
   return TRUE;
+}
+
+/* ---- the plan, for other schedulers (lifelong-mpi) ---- */
+
+struct LfMatrixPlan {
+  Matrix mx;
+};
+
+LfMatrixPlan *
+lf_matrix_plan_new (const LfMatrixOptions *o, GError **error)
+{
+  LfMatrixPlan *p = g_new0 (LfMatrixPlan, 1);
+  p->mx = (Matrix) { .o = o, .cells = g_ptr_array_new_with_free_func ((GDestroyNotify) cell_free), .t0 = now_s () };
+  g_autoptr (LfPluginRegistry) reg = lf_registry_new ();
+  g_auto (GStrv) dirs = lf_plugin_search_path (o->plugin_path);
+  lf_registry_scan (reg, (const char *const *) dirs, NULL);
+  JsonObject *m = lf_config_load (o->matrix_path, error);
+  gboolean ok = m != NULL && build_cells (&p->mx, m, reg, error);
+  if (m)
+    json_object_unref (m);
+  if (ok && g_mkdir_with_parents (o->out_dir, 0755) != 0)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "--out %s: cannot create: %s", o->out_dir, g_strerror (errno));
+      ok = FALSE;
+    }
+  if (!ok)
+    {
+      lf_matrix_plan_free (p);
+      return NULL;
+    }
+  load_states (&p->mx);
+  return p;
+}
+
+void
+lf_matrix_plan_free (LfMatrixPlan *p)
+{
+  if (p == NULL)
+    return;
+  if (p->mx.published)
+    json_node_unref (p->mx.published);
+  g_ptr_array_unref (p->mx.cells);
+  g_free (p);
+}
+
+int lf_matrix_plan_n_cells (LfMatrixPlan *p) { return (int) p->mx.cells->len; }
+
+gboolean
+lf_matrix_plan_pending (LfMatrixPlan *p, int i)
+{
+  return ((Cell *) p->mx.cells->pdata[i])->status == CELL_PENDING;
+}
+
+const char *
+lf_matrix_plan_describe (LfMatrixPlan *p, int i)
+{
+  return ((Cell *) p->mx.cells->pdata[i])->id;
+}
+
+gboolean
+lf_matrix_plan_run_cell (LfMatrixPlan *p, int i, GError **error)
+{
+  Cell *c = p->mx.cells->pdata[i];
+  if (!spawn_cell (&p->mx, c, error))
+    return FALSE;
+  while (!poll_cell (&p->mx, c))
+    g_usleep (50 * 1000);
+  return c->status == CELL_OK;
+}
+
+/* Re-reads cell i's status.json (another process ran it). */
+void
+lf_matrix_plan_refresh (LfMatrixPlan *p, int i)
+{
+  Cell *c = p->mx.cells->pdata[i];
+  g_autofree char *sp = cell_path (&p->mx, c, "status.json");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_file (parser, sp, NULL))
+    return;
+  JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+  const char *st = json_object_get_string_member_with_default (o, "status", "pending");
+  for (int k = 0; k < 5; k++)
+    if (g_str_equal (st, status_names[k]))
+      c->status = (CellStatus) k;
+  g_free (c->reason);
+  c->reason = json_object_has_member (o, "reason") ? g_strdup (json_object_get_string_member (o, "reason")) : NULL;
+}
+
+gboolean
+lf_matrix_plan_write_index (LfMatrixPlan *p, GError **error)
+{
+  write_skipped (&p->mx);
+  return write_index (&p->mx, error);
 }
 
 gboolean
@@ -608,16 +723,7 @@ lf_matrix_run (const LfMatrixOptions *o, int *n_failed, GError **error)
       goto out;
     }
   load_states (&mx);
-  /* skipped cells get their status file too */
-  for (guint i = 0; i < mx.cells->len; i++)
-    {
-      Cell *c = mx.cells->pdata[i];
-      if (c->status != CELL_SKIPPED)
-        continue;
-      g_autofree char *dir = g_build_filename (o->out_dir, c->dir, NULL);
-      g_mkdir_with_parents (dir, 0755);
-      write_status (&mx, c, 0, 0);
-    }
+  write_skipped (&mx);
   int cores = (int) sysconf (_SC_NPROCESSORS_ONLN), max_threads = 1;
   for (guint i = 0; i < mx.cells->len; i++)
     max_threads = MAX (max_threads, ((Cell *) mx.cells->pdata[i])->threads);

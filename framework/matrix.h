@@ -19,3 +19,17 @@ typedef struct {
  * run (a bad matrix file, an unwritable --out); cells that fail are counted
  * in *n_failed and recorded in their status.json. */
 gboolean lf_matrix_run (const LfMatrixOptions *o, int *n_failed, GError **error);
+
+/* The cells of a matrix, for schedulers other than lf_matrix_run (the MPI
+ * launcher): every rank builds the same plan from the same file. */
+typedef struct LfMatrixPlan LfMatrixPlan;
+LfMatrixPlan *lf_matrix_plan_new (const LfMatrixOptions *o, GError **error);
+void          lf_matrix_plan_free (LfMatrixPlan *p);
+int           lf_matrix_plan_n_cells (LfMatrixPlan *p);
+gboolean      lf_matrix_plan_pending (LfMatrixPlan *p, int i);
+const char   *lf_matrix_plan_describe (LfMatrixPlan *p, int i);
+/* Runs cell i here, waiting for it (limits apply); TRUE when it succeeded. */
+gboolean      lf_matrix_plan_run_cell (LfMatrixPlan *p, int i, GError **error);
+/* Reads back cell i's status after another process ran it. */
+void          lf_matrix_plan_refresh (LfMatrixPlan *p, int i);
+gboolean      lf_matrix_plan_write_index (LfMatrixPlan *p, GError **error);

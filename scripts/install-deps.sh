@@ -4,7 +4,8 @@
 # the optional reference of the performance benchmarks)
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev python3
-      libglib2.0-dev libjson-glib-dev libblis-dev zlib1g-dev dataset-fashion-mnist)
+      libglib2.0-dev libjson-glib-dev libblis-dev zlib1g-dev dataset-fashion-mnist
+      libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(python3-torch python3-numpy time)
 fi

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# The README's main command: installs the dependencies, builds lifelong and
-# runs the main job.  Until `lifelong matrix` and `lifelong report` land (the
-# matrix issue), the main job is: the split Fashion-MNIST table (naive,
-# cumulative, joint x class-, task-, domain-incremental), then the engine and
-# whole-run benchmarks against PyTorch.
+# The README's main command: installs the dependencies, builds lifelong, runs
+# the default benchmark matrix (benchmarks/default.json: classic methods on
+# split Fashion-MNIST, class- and task-incremental, 3 seeds) and writes its
+# leaderboard report.  A rerun resumes: finished cells are not run again.
+#   OUT=results/default JOBS=2 bash scripts/main.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --bench
+OUT=${OUT:-results/default}
+JOBS=${JOBS:-2}
+bash scripts/install-deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build
 ./build/framework/lifelong --version
-echo "== split Fashion-MNIST =="
-bash benchmarks/run-split-table.sh
-echo "== engine: one MLP epoch, lifelong vs PyTorch =="
-bash benchmarks/run-engine.sh
-echo "== one whole run, lifelong vs a bare PyTorch loop =="
-bash benchmarks/run-split.sh
-echo "results: build/bench/"
+start=$(date +%s)
+status=0
+./build/framework/lifelong matrix benchmarks/default.json --out "$OUT" -j "$JOBS" || status=$?
+echo "matrix wall time: $(( $(date +%s) - start )) s (-j $JOBS)"
+./build/framework/lifelong report "$OUT"
+echo "report: $OUT/report/index.html (leaderboard: $OUT/report/leaderboard.md)"
+[ -f "$OUT/report/leaderboard.md" ] && cat "$OUT/report/leaderboard.md" | head -60
+exit $status
