@@ -28,6 +28,24 @@ lf_ctx_experience_samples (LfStrategyCtx *ctx, int64_t e, int64_t *n)
   return (const int64_t *) a->data;
 }
 
+int64_t *
+lf_ctx_samples_through (LfStrategyCtx *ctx, int64_t last, int64_t *n)
+{
+  g_return_val_if_fail (last >= 0 && last < ctx->sc->n_exp, NULL);
+  int64_t total = 0;
+  for (int64_t k = 0; k <= last; k++)
+    total += ctx->sc->exps[k].train->len;
+  int64_t *ids = g_new (int64_t, MAX (total, 1)), at = 0;
+  for (int64_t k = 0; k <= last; k++)
+    {
+      GArray *a = ctx->sc->exps[k].train;
+      memcpy (ids + at, a->data, (size_t) a->len * sizeof (int64_t));
+      at += a->len;
+    }
+  *n = total;
+  return ids;
+}
+
 LfBatch *
 lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n)
 {

@@ -112,6 +112,9 @@ uint64_t          lf_ctx_rng_key (LfStrategyCtx *ctx, const char *purpose);
 /* Training sample ids of experience e (e <= the current one; the
  * validation part excluded).  Borrowed. */
 const int64_t    *lf_ctx_experience_samples (LfStrategyCtx *ctx, int64_t e, int64_t *n);
+/* The training ids of experiences 0..last together (last <= the current
+ * one), newly allocated (g_free); *n gets the count. */
+int64_t          *lf_ctx_samples_through (LfStrategyCtx *ctx, int64_t last, int64_t *n);
 /* A training batch of the given samples (inputs, labels, task ids), in the
  * current scope's arena. */
 LfBatch          *lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n);

@@ -14,21 +14,8 @@ static gboolean
 cumulative_select (void *self, LfStrategyCtx *ctx, LfSelection *sel, GError **error)
 {
   (void) self; (void) error;
-  int64_t e = lf_ctx_experience (ctx), total = 0;
-  for (int64_t k = 0; k <= e; k++)
-    {
-      int64_t n;
-      lf_ctx_experience_samples (ctx, k, &n);
-      total += n;
-    }
-  int64_t *ids = g_new (int64_t, MAX (total, 1)), at = 0;
-  for (int64_t k = 0; k <= e; k++)
-    {
-      int64_t n;
-      const int64_t *s = lf_ctx_experience_samples (ctx, k, &n);
-      memcpy (ids + at, s, (size_t) n * sizeof (int64_t));
-      at += n;
-    }
+  int64_t total;
+  int64_t *ids = lf_ctx_samples_through (ctx, lf_ctx_experience (ctx), &total);
   g_free (sel->sample_ids);
   sel->sample_ids = ids;
   sel->n = total;

@@ -20,21 +20,8 @@ joint_select (void *self, LfStrategyCtx *ctx, LfSelection *sel, GError **error)
       sel->skip = TRUE;   /* nothing until every experience is available */
       return TRUE;
     }
-  int64_t total = 0;
-  for (int64_t k = 0; k < T; k++)
-    {
-      int64_t n;
-      lf_ctx_experience_samples (ctx, k, &n);
-      total += n;
-    }
-  int64_t *ids = g_new (int64_t, MAX (total, 1)), at = 0;
-  for (int64_t k = 0; k < T; k++)
-    {
-      int64_t n;
-      const int64_t *s = lf_ctx_experience_samples (ctx, k, &n);
-      memcpy (ids + at, s, (size_t) n * sizeof (int64_t));
-      at += n;
-    }
+  int64_t total;
+  int64_t *ids = lf_ctx_samples_through (ctx, T - 1, &total);
   g_free (sel->sample_ids);
   sel->sample_ids = ids;
   sel->n = total;
