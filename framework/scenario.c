@@ -411,7 +411,7 @@ lf_scenario_mask_logits (const LfScenario *sc, const LfBatch *batch, LfTensor *l
     {
       LfReal *row = m + i * C;
       for (int64_t c = 0; c < C; c++)
-        row[c] = (LfReal) -1e9;
+        row[c] = (LfReal) LF_MASKED_LOGIT;
       const GArray *cls = sc->exps[batch->sample_ids[i] / N].classes;
       for (guint k = 0; k < cls->len; k++)
         row[sc->label_map[g_array_index (cls, int32_t, k)]] = 0;

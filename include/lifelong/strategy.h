@@ -94,6 +94,10 @@ typedef struct {
   size_t   (*memory_bytes) (void *self);
 } LfStrategyVTable;
 
+/* Task-incremental scenarios add this to the logits of classes outside a
+ * sample's task (lf_ctx_forward, and the outputs the loss hook sees). */
+#define LF_MASKED_LOGIT (-1e9)
+
 /* ---- what the host gives a strategy ------------------------------------- */
 
 LfModel          *lf_ctx_model (LfStrategyCtx *ctx);

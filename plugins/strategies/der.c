@@ -17,6 +17,8 @@
  * sample's task.  Stored rows keep that sentinel; the logit loss skips it. */
 #define DER_MASKED(v) ((v) < (LfReal) -1e8)
 
+/* DER and DER++ use the same random keys ("der-..."), so DER++ with
+ * beta = 0 is DER exactly. */
 typedef struct {
   LfReplayBuffer *buf;
   double   alpha, beta;
@@ -66,7 +68,7 @@ der_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->replay_batch = lf_params_get_int (p, "replay_batch_size");
   s->C = C;
   s->buf = lf_replay_new (lf_params_get_int (p, "buffer_size"), LF_REPLAY_RESERVOIR, C,
-                          lf_ctx_rng_key (ctx, DER_NAME "-buffer"));
+                          lf_ctx_rng_key (ctx, "der-buffer"));
   return s;
 }
 
@@ -130,7 +132,7 @@ der_before_batch (void *self, LfStrategyCtx *ctx, LfBatch *batch)
   int64_t *slots, n;
   if (s->alpha > 0)
     {
-      LfBatch *r = der_draw (s, ctx, want, DER_NAME "-replay-logits", &slots, &n);
+      LfBatch *r = der_draw (s, ctx, want, "der-replay-logits", &slots, &n);
       LfReal *t = lf_scope_alloc ((size_t) (n * s->C) * sizeof (LfReal));
       const LfReal *L = lf_replay_logits (s->buf);
       for (int64_t i = 0; i < n; i++)
@@ -141,7 +143,7 @@ der_before_batch (void *self, LfStrategyCtx *ctx, LfBatch *batch)
     }
   if (s->beta > 0)
     {
-      LfBatch *r = der_draw (s, ctx, want, DER_NAME "-replay-labels", &slots, &n);
+      LfBatch *r = der_draw (s, ctx, want, "der-replay-labels", &slots, &n);
       int32_t *y = lf_scope_alloc ((size_t) n * sizeof (int32_t));
       const int32_t *Y = lf_replay_labels (s->buf);
       for (int64_t i = 0; i < n; i++)
@@ -259,6 +261,8 @@ der_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
   const void *data = g_bytes_get_data (blob, &n);
   lf_state_put_bytes (st, DER_NAME ".buffer", data, n);
   lf_state_put_int (st, DER_NAME ".max_size", s->max_size);
+  lf_state_put_int (st, DER_NAME ".replay_steps", s->replay_steps);
+  lf_state_put_bytes (st, DER_NAME ".logit_loss_sum", &s->logit_loss_sum, sizeof (double));
   return TRUE;
 }
 
@@ -290,6 +294,11 @@ der_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
   lf_replay_free (s->buf);
   s->buf = b;
   lf_state_get_int (st, DER_NAME ".max_size", &s->max_size);
+  lf_state_get_int (st, DER_NAME ".replay_steps", &s->replay_steps);
+  size_t nl = 0;
+  const void *sum = lf_state_get_bytes (st, DER_NAME ".logit_loss_sum", &nl);
+  if (sum && nl == sizeof (double))
+    memcpy (&s->logit_loss_sum, sum, sizeof (double));
   return TRUE;
 }
 
