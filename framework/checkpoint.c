@@ -5,6 +5,7 @@
  * run's file. */
 #include "checkpoint.h"
 #include "safetensors.h"
+#include "json-write.h"
 
 struct LfCheckpoint {
   LfSafetensors *st;
@@ -111,7 +112,7 @@ lf_checkpoint_write (const char *path, const char *config_hash, LfModel *model, 
   json_object_set_object_member (prog, "strategy_ints", ints);
   json_object_set_object_member (prog, "strategy_bytes", bytes);
   JsonNode *node = json_node_init_object (json_node_alloc (), prog);
-  g_autofree char *progress = json_to_string (node, FALSE);
+  g_autofree char *progress = lf_json_to_string (node, FALSE);
   json_node_unref (node);
   json_object_unref (prog);
 

@@ -3,6 +3,7 @@
  * listing, lf_registry_to_json / _to_text, lives here too). */
 #include "commands.h"
 #include "plugin-private.h"
+#include "json-write.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -221,14 +222,7 @@ lf_registry_to_json (LfPluginRegistry *reg)
   json_builder_end_object (b);
 
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, root);
-  char *text = json_generator_to_data (gen, NULL);
-  char *out = g_strconcat (text, "\n", NULL);
-  g_free (text);
-  return out;
+  return lf_json_to_string (root, TRUE);
 }
 
 /* ---- text ---------------------------------------------------------------------- */
@@ -356,7 +350,8 @@ lf_cmd_plugins (int argc, char **argv)
   g_option_context_set_summary (ctx, "lifelong plugins [--json] [--plugin-path DIR]...");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
-      "Search path, in order: the build tree's plugin folder, the installed plugin folder,\n"
+      "Search path, in order: the build tree's plugin folder (only for a lifelong run from its\n"
+      "build tree, never an installed one), the installed plugin folder,\n"
       "$LIFELONG_PLUGIN_PATH (':'-separated), then each --plugin-path.  Never the current\n"
       "directory.  Files that fail to load are listed on stderr.");
   g_autoptr (GError) error = NULL;

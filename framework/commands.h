@@ -19,4 +19,17 @@ int lf_cmd_matrix (int argc, char **argv);
 /* lifelong run CONFIG.json [--out RESULT.json] ... (cmd-run.c) */
 int lf_cmd_run (int argc, char **argv);
 
+/* lifelong report DIR [--out REPORT_DIR] (report.c): index.html,
+ * leaderboard.md and leaderboard.csv from a matrix output directory.  0 when
+ * written, 1 when DIR or its index.json cannot be read or a file cannot be
+ * written (nothing partial is left), 2 on a usage error. */
+int lf_cmd_report (int argc, char **argv);
+
+/* lifelong new strategy|model|dataset NAME [--dir DIR] [--plugin-path DIR]...
+ * (cmd-new.c): writes DIR (default ./NAME), a meson project for a new plugin
+ * built against the installed headers through pkg-config.  0 when written,
+ * 1 when DIR exists, a file cannot be written (nothing partial is left) or
+ * the name is taken on the search path, 2 on a usage error. */
+int lf_cmd_new (int argc, char **argv);
+
 G_END_DECLS

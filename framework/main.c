@@ -10,7 +10,9 @@ static const char usage[] =
   "commands:\n"
   "  run CONFIG.json      one continual-learning run -> a result file\n"
   "  matrix MATRIX.json   methods x scenarios x seeds, each cell its own process\n"
+  "  report DIR           a matrix's results -> index.html, leaderboard.md, leaderboard.csv\n"
   "  plugins [--json]     every plugin found: kind, version, file, parameters, capabilities\n"
+  "  new KIND NAME        a new strategy, model or dataset plugin: a meson project to build\n"
   "  --version            versions, the BLIS kernel set and the thread count\n"
   "\n"
   "`lifelong COMMAND --help` describes each command.\n";
@@ -47,8 +49,12 @@ main (int argc, char **argv)
     return lf_cmd_run (argc - 1, argv + 1);
   if (strcmp (cmd, "matrix") == 0)
     return lf_cmd_matrix (argc - 1, argv + 1);
+  if (strcmp (cmd, "report") == 0)
+    return lf_cmd_report (argc - 1, argv + 1);
   if (strcmp (cmd, "plugins") == 0)
     return lf_cmd_plugins (argc - 1, argv + 1);
+  if (strcmp (cmd, "new") == 0)
+    return lf_cmd_new (argc - 1, argv + 1);
   fprintf (stderr, "lifelong: unknown command \"%s\"\n\n%s", cmd, usage);
   return 2;
 }

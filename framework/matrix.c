@@ -6,6 +6,7 @@
 #include "matrix.h"
 #include "resolve.h"
 #include "run.h"
+#include "json-write.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -316,10 +317,7 @@ cell_path (Matrix *mx, Cell *c, const char *name)
 static gboolean
 write_json (const char *path, JsonNode *node, GError **error)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_root (gen, node);
-  g_autofree char *text = json_generator_to_data (gen, NULL);
+  g_autofree char *text = lf_json_to_string (node, TRUE);
   return lf_write_file_atomic (path, text, strlen (text), error);
 }
 

@@ -2,6 +2,7 @@
  * writes them (0-based), and their JSON form.  Undefined is NaN in C and
  * null in JSON, never 0: a zero would rank as a real score. */
 #include <lifelong/metrics.h>
+#include "json-write.h"
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -160,9 +161,7 @@ lf_metrics_to_json (const LfMetrics *m)
   add_number (b, loss ? "learning_loss" : "learning_accuracy", m->learning_accuracy);
   json_builder_end_object (b);
   g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return lf_json_to_string (root, FALSE);
 }
 
 double

@@ -107,7 +107,9 @@ typedef struct {
 } LfPluginLoadError;
 
 /* The directories to scan, in order: the build tree's plugin folder
- * (LF_BUILD_PLUGIN_DIR), the installed one (LF_INSTALL_PLUGIN_DIR), each
+ * (LF_BUILD_PLUGIN_DIR; only when the liblifelong running is the build
+ * tree's own, in LF_BUILD_LIB_DIR, never an installed copy: docs/abi.md),
+ * the installed one (LF_INSTALL_PLUGIN_DIR), each
  * entry of $LIFELONG_PLUGIN_PATH, then each entry of extra_dirs (the
  * --plugin-path values, joined with ':'; may be NULL).  Empty entries are
  * dropped (never "the current directory"), relative ones made absolute,

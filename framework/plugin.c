@@ -2,10 +2,12 @@
  * opens each, checks its descriptor, parameter table and vtable against
  * this host's ABI, and keeps host-side copies that callers can trust.
  * Every refusal is a GError that starts with the file. */
+#define _GNU_SOURCE             /* dladdr */
 #include "plugin-private.h"
 #include <dlfcn.h>
 #include <glib/gstdio.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 G_DEFINE_QUARK (lf-plugin-error-quark, lf_plugin_error)
@@ -122,12 +124,38 @@ path_add_list (GPtrArray *out, const char *list)
     path_add (out, parts[i]);
 }
 
+#if defined (LF_BUILD_PLUGIN_DIR) && defined (LF_BUILD_LIB_DIR)
+/* TRUE when the liblifelong running this code is the one in its build tree
+ * (LF_BUILD_LIB_DIR), not an installed copy: only then is the build tree's
+ * plugin folder on the search path.  An installed lifelong never reads a
+ * build folder, even one that still exists. */
+static gboolean
+running_from_build_tree (void)
+{
+  static const char here = 0;         /* any address inside this library */
+  Dl_info dl;
+  if (dladdr (&here, &dl) == 0 || dl.dli_fname == NULL)
+    return FALSE;
+  char *lib = realpath (dl.dli_fname, NULL), *build = realpath (LF_BUILD_LIB_DIR, NULL);
+  gboolean same = FALSE;
+  if (lib != NULL && build != NULL)
+    {
+      g_autofree char *lib_dir = g_path_get_dirname (lib);
+      same = strcmp (lib_dir, build) == 0;
+    }
+  free (lib);
+  free (build);
+  return same;
+}
+#endif
+
 char **
 lf_plugin_search_path (const char *extra_dirs)
 {
   GPtrArray *out = g_ptr_array_new ();
-#ifdef LF_BUILD_PLUGIN_DIR
-  path_add (out, LF_BUILD_PLUGIN_DIR);
+#if defined (LF_BUILD_PLUGIN_DIR) && defined (LF_BUILD_LIB_DIR)
+  if (running_from_build_tree ())
+    path_add (out, LF_BUILD_PLUGIN_DIR);
 #endif
 #ifdef LF_INSTALL_PLUGIN_DIR
   path_add (out, LF_INSTALL_PLUGIN_DIR);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "checkpoint.h"
 #include "resolve.h"
+#include "json-write.h"
 #include <lifelong/metrics.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -671,11 +672,8 @@ result_json (Run *r)
   json_builder_end_object (b);
   json_builder_end_object (b);
 
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_pretty (gen, TRUE);
   JsonNode *root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  char *text = json_generator_to_data (gen, NULL);
+  char *text = lf_json_to_string (root, TRUE);
   json_node_unref (root);
   return text;
 }

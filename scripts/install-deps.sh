@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev python3
       libglib2.0-dev libjson-glib-dev libblis-dev zlib1g-dev dataset-fashion-mnist
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin
+      libcairo2-dev fonts-dejavu-core chromium)   # report charts; the report's browser test
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(python3-torch python3-numpy time)
 fi

@@ -574,8 +574,8 @@ test_cmd (void)
   g_setenv ("LF_TEST_CMD_JSON", "--json", TRUE);
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
-  g_test_trap_assert_stdout ("*\"name\" : \"test-good\"*");
-  g_test_trap_assert_stdout ("*\"file\" : \"*good-strategy.so\"*");
+  g_test_trap_assert_stdout ("*\"name\": \"test-good\"*");
+  g_test_trap_assert_stdout ("*\"file\": \"*good-strategy.so\"*");
   g_autofree char *pattern = g_strdup_printf ("*lifelong plugins: %s: built for plugin ABI 2.0*", bad);
   g_test_trap_assert_stderr (pattern);
 

@@ -1,0 +1,181 @@
+/* lifelong — `lifelong report`: the model of a matrix directory once read
+ * (cells grouped into sections and methods, with their statistics), shared
+ * by the loader and writers (report.c), the statistics (report-stats.c) and
+ * the Cairo charts (report-charts.c).  Private to the executable. */
+#pragma once
+
+#include <lifelong/metrics.h>
+#include <json-glib/json-glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+/* ---- statistics (report-stats.c) ---------------------------------------- */
+
+/* A summary over seeds: the finite values only (a null metric is not a 0). */
+typedef struct {
+  int    n;       /* finite values summarised                              */
+  double mean;    /* NaN when n == 0                                       */
+  double sd;      /* sample standard deviation (n - 1); NaN when n < 2     */
+  double ci;      /* 95% CI half-width, t_{0.975, n-1} * sd / sqrt (n); NaN when n < 2 */
+  double rank;    /* 1 = best among the section's methods (ties averaged); NaN: unranked */
+} LfRptStat;
+
+/* t_{0.975, df}: the two-sided 95% Student t quantile, exact (to 9 digits)
+ * for df = 1..30, a Cornish-Fisher expansion around the normal quantile
+ * beyond (within 1e-5 of the exact value for df > 30).  NaN for df < 1. */
+double lf_rpt_t975 (int df);
+/* q_0.05 of the Nemenyi test for k classifiers (Demšar 2006, Table 5a: the
+ * studentized range statistic at infinite degrees of freedom divided by
+ * sqrt 2), for k = 2..20; NaN outside that range. */
+double lf_rpt_nemenyi_q05 (int k);
+/* Summarises the n values x (NaN and infinities skipped); out->rank = NaN. */
+void   lf_rpt_summarise (const double *x, int n, LfRptStat *out);
+/* Ranks n values (1 = best; higher_better says which way), ties sharing
+ * their average rank; NaN values get a NaN rank and take no place. */
+void   lf_rpt_rank (const double *values, int n, gboolean higher_better, double *ranks);
+
+/* ---- the matrix directory, read ---------------------------------------- */
+
+/* One cell of index.json with what its files said. */
+typedef struct {
+  char    *id, *method, *strategy, *model, *dataset, *scenario, *dir;
+  int64_t  seed;
+  char    *status;     /* "ok", "failed", "skipped", "pending", "unreadable" or the runner's word */
+  char    *reason;     /* why it is not ok, or NULL                                   */
+  char    *log_tail;   /* status.json's "log_tail", or NULL                           */
+  int      exit_code;  /* status.json's, or -1                                        */
+  int      signal;     /* status.json's, or 0                                         */
+  gboolean ok;         /* a result was read: everything below is set                  */
+  LfMatrixKind kind;
+  int64_t  T, n_rows;
+  double  *R;          /* n_rows x T, row-major; NaN where the result has null        */
+  int64_t *rows;       /* n_rows: the experience each row was measured after          */
+  GPtrArray *metric_names;   /* char *, in the result's order                        */
+  GArray  *metric_values;    /* double, NaN for null                                 */
+  double   total_s, train_samples, steps, strategy_bytes, peak_rss;   /* NaN if absent */
+  GArray  *loss_step, *loss_value;   /* double: the step log (empty if none)           */
+} LfRptCell;
+
+/* One method of one section. */
+typedef struct {
+  char      *name;       /* the method label ("ewc", "ewc/large")     */
+  char      *strategy;
+  int        colour;     /* index in the report's method order         */
+  GPtrArray *cells;      /* LfRptCell *, borrowed, in index order      */
+  int        n_ok, n_failed, n_skipped, n_pending, n_unreadable;
+  LfRptStat *stats;      /* one per section metric                     */
+  LfRptStat  train_samples, steps, wall_s, strategy_bytes, peak_rss;
+  /* the mean matrix over the seeds whose matrix has the first one's shape */
+  int64_t    T, n_rows;
+  double    *R_mean;     /* n_rows x T, or NULL when no seed finished  */
+  int64_t   *rows;
+  int        n_matrices;
+  /* accuracy over seen experiences after each row: mean_{j<=i} R[i][j] */
+  double    *seen_mean;  /* n_rows, mean over seeds                    */
+  /* training loss over steps, mean over the seeds logging that step    */
+  GArray    *loss_step, *loss_mean;   /* double                         */
+} LfRptMethod;
+
+/* A (scenario, dataset, model) section. */
+typedef struct {
+  char        *scenario, *dataset, *model;
+  char        *title;          /* "class-incremental · fashion-mnist · mlp" */
+  char        *anchor;         /* "s1", "s2", ...: the HTML id             */
+  LfMatrixKind kind;           /* the first readable result's kind         */
+  gboolean     kind_known;
+  GPtrArray   *methods;        /* LfRptMethod *, in first-appearance order */
+  GPtrArray   *metric_names;   /* char *: the union of the results' metrics */
+  GArray      *metric_higher;  /* gboolean per metric: its direction       */
+  int          primary;        /* index of average_accuracy (average_loss) or -1 */
+  JsonObject  *published;      /* index.json's published[scenario], or NULL (borrowed) */
+} LfRptSection;
+
+typedef struct {
+  char       *dir, *out_dir;
+  char       *matrix_file, *created;
+  JsonParser *index;           /* keeps "published" alive                  */
+  JsonObject *published;       /* or NULL                                  */
+  GPtrArray  *cells;           /* LfRptCell *, owned                       */
+  GPtrArray  *sections;        /* LfRptSection *, owned                    */
+  GPtrArray  *method_order;    /* char *: every method label, first appearance */
+  /* across sections: the average rank on each section's primary metric, of
+   * the methods that have it in every section (a complete block design) */
+  GPtrArray  *cd_methods;      /* char *, sorted by average rank           */
+  GArray     *cd_ranks;        /* double, same order                       */
+  GPtrArray  *cd_left_out;     /* char *: "method: why" for the others     */
+  int         cd_n;            /* N: sections                              */
+  double      cd_q, cd;        /* q_0.05 and the critical difference (NaN if none) */
+} LfReport;
+
+/* TRUE when a higher value of metric NAME is better in a matrix of KIND
+ * (docs/metrics.md): forgetting and loss-valued metrics are lower-better;
+ * BWT and FWT follow the kind. */
+gboolean lf_rpt_metric_higher_is_better (const char *name, LfMatrixKind kind);
+
+/* ---- reading and grouping (report.c) ---------------------------------------- */
+
+/* The number at n (integer or real); NaN for null, absence or a non-number. */
+double   lf_rpt_node_num (JsonNode *n);
+gboolean lf_rpt_node_is_num (JsonNode *n);
+/* The index of string s in the array of strings a, or -1. */
+int      lf_rpt_str_index (GPtrArray *a, const char *s);
+
+/* ---- text and its formatting (report-write.c) -------------------------------
+ * The fmt functions write "—" for an undefined (NaN) value. */
+
+void   lf_rpt_fmt_bytes (char *buf, size_t n, double v);     /* "12.3 MiB"           */
+void   lf_rpt_fmt_count (char *buf, size_t n, double v);     /* "180000"             */
+void   lf_rpt_fmt_rank (char *buf, size_t n, double v);      /* "2", "2.5"           */
+void   lf_rpt_fmt_seconds (char *buf, size_t n, double v);   /* "4.67 s", "2.1 min"  */
+void   lf_rpt_fmt_stat (char *buf, size_t n, const LfRptStat *st);  /* "0.6900 ± 0.0123" */
+/* Why a cell has no result (its reason, exit code, signal); g_free it. */
+char  *lf_rpt_cell_reason (const LfRptCell *c);
+/* "<status>: <reason>"; g_free it. */
+char  *lf_rpt_cell_problem (const LfRptCell *c);
+/* index.json's published number for (section, method, metric), or NaN. */
+double lf_rpt_published_value (const LfRptSection *s, const char *method, const char *metric);
+/* Every metric named in the section's published numbers (char *, owned). */
+GPtrArray *lf_rpt_published_metrics (const LfRptSection *s);
+/* The section's methods (borrowed) by rank on the primary metric, unranked
+ * last, ties in first-appearance order; free the array only. */
+GPtrArray *lf_rpt_ranked_methods (const LfRptSection *s);
+/* "↑" or "↓": the direction of the section's k-th metric. */
+const char *lf_rpt_arrow (const LfRptSection *s, guint k);
+/* Cells by outcome: ok, failed, skipped, pending (and other words), unreadable. */
+void   lf_rpt_count_statuses (const LfReport *r, int counts[5]);
+/* leaderboard.csv and leaderboard.md as text (g_free it); docs/report.md. */
+char  *lf_rpt_write_csv (const LfReport *r);
+char  *lf_rpt_write_md (const LfReport *r);
+
+/* ---- index.html (report-html.c) --------------------------------------------- */
+
+/* The page as text (g_free it), or NULL with error set when a chart could
+ * not be drawn. */
+char  *lf_rpt_write_html (const LfReport *r, GError **error);
+
+/* ---- charts (report-charts.c) ------------------------------------------
+ * Each returns a PNG as base64 text (free with g_free) and its displayed
+ * size in CSS pixels (the PNG has twice as many), or NULL when there is
+ * nothing to draw (no error then) or drawing failed (error set). */
+
+char *lf_rpt_chart_heatmap (const LfRptSection *s, const LfRptMethod *m, int size[2], GError **error);
+char *lf_rpt_chart_seen_curves (const LfRptSection *s, int size[2], GError **error);
+char *lf_rpt_chart_forgetting (const LfRptSection *s, int size[2], GError **error);
+char *lf_rpt_chart_loss (const LfRptSection *s, int size[2], GError **error);
+/* x: the wall time (which = 0) or the peak RSS (which = 1) against the
+ * primary metric. */
+char *lf_rpt_chart_scatter (const LfRptSection *s, int which, int size[2], GError **error);
+char *lf_rpt_chart_cd (const LfReport *r, int size[2], GError **error);
+
+/* Frees Cairo's font caches (fonts and their fontconfig patterns), once
+ * every chart is drawn: a leak checker then sees nothing left. */
+void lf_rpt_charts_release (void);
+
+/* The colour-blind-safe palette (Okabe & Ito), as RGB in [0, 1]; index i
+ * wraps, and charts change the dash pattern on each wrap. */
+void lf_rpt_colour (int i, double rgb[3]);
+/* "#0072b2": the same colour for HTML. */
+void lf_rpt_colour_hex (int i, char out[8]);
+
+G_END_DECLS

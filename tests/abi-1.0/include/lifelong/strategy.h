@@ -1,0 +1,138 @@
+/* lifelong — the strategy vtable: every continual-learning method is a set
+ * of hooks the host calls in a fixed order.  create and destroy are
+ * required; every other hook is optional (NULL: not used).
+ *
+ * The order, for each run (tests/test-hook-order.c checks it with a
+ * recording plugin):
+ *
+ *   create
+ *   for each experience e = 0 .. T-1:
+ *     before_experience
+ *     select_training            which samples, how many epochs, reset model?
+ *     for each epoch, for each batch of the selection:
+ *       [the host opens the step's tape scope]
+ *       before_batch             may return a bigger batch (replay)
+ *       forward                  the model, once: logits and features
+ *       loss                     may add terms to the host's loss
+ *       backward
+ *       after_backward           may edit gradients (projection, masking)
+ *       optimizer step
+ *       after_step               bookkeeping that needs the new weights (SI)
+ *       [the host pops the scope: the step's tensors are gone]
+ *     after_experience           consolidate: importance, buffer, freeze, expand
+ *     evaluation on every experience's test data, in no-record scopes,
+ *       through predict when the strategy has one
+ *   report                       add the method's own figures to the result
+ *   destroy
+ *
+ * save and load run at experience boundaries (checkpoints), after
+ * after_experience and before the next before_experience.  memory_bytes is
+ * asked after every experience.
+ *
+ * What a hook may change: the model's parameters only through the optimizer
+ * or in after_experience / before_experience (never inside a step, except
+ * through the tape); the module tree only in create, before_experience and
+ * after_experience (the host re-reads the parameter list afterwards). */
+#pragma once
+
+#include <lifelong/model.h>
+#include <lifelong/optim.h>
+
+G_BEGIN_DECLS
+
+typedef struct LfStrategyCtx LfStrategyCtx;
+
+/* What to train on in one experience; the host fills the defaults (the
+ * experience's training samples, the configured epochs) before calling
+ * select_training. */
+typedef struct {
+  size_t    struct_size;
+  int64_t  *sample_ids;    /* g_malloc'd; a strategy that replaces it frees the old one */
+  int64_t   n;
+  int64_t   epochs;
+  gboolean  reset_model;   /* re-initialise the model first (GDumb)  */
+  gboolean  skip;          /* train nothing in this experience (joint before the last) */
+  void     *reserved[4];
+} LfSelection;
+
+/* Named tensors and numbers a strategy keeps in a checkpoint. */
+typedef struct LfState LfState;
+void      lf_state_put_tensor (LfState *st, const char *name, const LfTensor *t);
+/* An owned copy of the stored tensor (caller frees), or NULL if absent. */
+LfTensor *lf_state_get_tensor (const LfState *st, const char *name);
+void      lf_state_put_int (LfState *st, const char *name, int64_t v);
+gboolean  lf_state_get_int (const LfState *st, const char *name, int64_t *v);
+void      lf_state_put_bytes (LfState *st, const char *name, const void *data, size_t n);
+/* Borrowed bytes (valid until the state is freed), or NULL. */
+const void *lf_state_get_bytes (const LfState *st, const char *name, size_t *n);
+
+/* Since: ABI 1.0; append only. */
+typedef struct {
+  size_t   struct_size;
+  void    *(*create) (const LfParams *params, LfStrategyCtx *ctx, GError **error);
+  void     (*destroy) (void *self);
+  gboolean (*before_experience) (void *self, LfStrategyCtx *ctx, GError **error);
+  gboolean (*select_training) (void *self, LfStrategyCtx *ctx, LfSelection *sel, GError **error);
+  /* Returns the batch to train on: batch itself, or a new one (for example
+   * lf_ctx_concat_batches (ctx, batch, replayed)). */
+  LfBatch *(*before_batch) (void *self, LfStrategyCtx *ctx, LfBatch *batch);
+  /* Returns the loss to back-propagate: loss itself, or loss plus terms. */
+  LfTensor *(*loss) (void *self, LfStrategyCtx *ctx, const LfBatch *batch,
+                     const LfModelOutput *out, LfTensor *loss);
+  void     (*after_backward) (void *self, LfStrategyCtx *ctx, const LfBatch *batch);
+  void     (*after_step) (void *self, LfStrategyCtx *ctx, const LfBatch *batch);
+  gboolean (*after_experience) (void *self, LfStrategyCtx *ctx, GError **error);
+  /* Class predictions for an evaluation batch (n values into pred).  NULL:
+   * the arg-max of the (task-masked) logits. */
+  void     (*predict) (void *self, LfStrategyCtx *ctx, const LfBatch *batch,
+                       const LfModelOutput *out, int32_t *pred);
+  /* Adds the method's own figures with lf_ctx_report_*. */
+  void     (*report) (void *self, LfStrategyCtx *ctx);
+  gboolean (*save) (void *self, LfStrategyCtx *ctx, LfState *st, GError **error);
+  gboolean (*load) (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error);
+  /* Bytes the method keeps beyond the model (buffers, importances, snapshots). */
+  size_t   (*memory_bytes) (void *self);
+} LfStrategyVTable;
+
+/* ---- what the host gives a strategy ------------------------------------- */
+
+LfModel          *lf_ctx_model (LfStrategyCtx *ctx);
+LfOptimizer      *lf_ctx_optimizer (LfStrategyCtx *ctx);
+const LfDataSpec *lf_ctx_spec (LfStrategyCtx *ctx);
+/* The experience being trained (0-based), or -1 when the scenario withholds
+ * boundaries.  lf_ctx_n_experiences: -1 when unknown. */
+int64_t           lf_ctx_experience (LfStrategyCtx *ctx);
+int64_t           lf_ctx_n_experiences (LfStrategyCtx *ctx);
+int64_t           lf_ctx_epoch (LfStrategyCtx *ctx);
+/* Optimizer steps taken so far in the run. */
+int64_t           lf_ctx_step (LfStrategyCtx *ctx);
+gboolean          lf_ctx_has_task_ids (LfStrategyCtx *ctx);
+/* A random key for this run, experience and step, and what it is for. */
+uint64_t          lf_ctx_rng_key (LfStrategyCtx *ctx, const char *purpose);
+/* Training sample ids of experience e (e <= the current one; the
+ * validation part excluded).  Borrowed. */
+const int64_t    *lf_ctx_experience_samples (LfStrategyCtx *ctx, int64_t e, int64_t *n);
+/* The training ids of experiences 0..last together (last <= the current
+ * one), newly allocated (g_free); *n gets the count. */
+int64_t          *lf_ctx_samples_through (LfStrategyCtx *ctx, int64_t last, int64_t *n);
+/* A training batch of the given samples (inputs, labels, task ids), in the
+ * current scope's arena. */
+LfBatch          *lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n);
+/* The labels (as the model sees them) of training samples, without
+ * building their inputs: n values into labels. */
+void              lf_ctx_labels (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n, int32_t *labels);
+/* a's samples followed by b's, in the current scope's arena. */
+LfBatch          *lf_ctx_concat_batches (LfStrategyCtx *ctx, const LfBatch *a, const LfBatch *b);
+/* The model's forward as the host runs it (task masking included). */
+void              lf_ctx_forward (LfStrategyCtx *ctx, const LfBatch *batch, gboolean training,
+                                  LfModelOutput *out);
+/* The scenario's own loss for a batch (cross-entropy with task masking, or
+ * the next-token loss over the loss mask) -> (1). */
+LfTensor         *lf_ctx_task_loss (LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutput *out);
+/* Figures for the result's "strategy" section. */
+void              lf_ctx_report_number (LfStrategyCtx *ctx, const char *key, double value);
+void              lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const char *json);
+/* A line in the run's log. */
+void              lf_ctx_log (LfStrategyCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+G_END_DECLS

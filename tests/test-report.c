@@ -1,0 +1,792 @@
+/* lifelong tests — `lifelong report` end to end on a matrix directory made
+ * by hand (index.json, results, status files, step logs): the leaderboard's
+ * numbers against means, standard deviations and t intervals worked out
+ * here, ranks in each metric's direction, failed / skipped / pending /
+ * unreadable cells with their reasons, the charts as decodable PNGs, the
+ * page in a real browser when Chromium is installed, and clear errors. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static char *tmp;
+static const char *exe;
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static void
+rm_rf (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      GDir *d = g_dir_open (path, 0, NULL);
+      for (const char *n; d && (n = g_dir_read_name (d)) != NULL;)
+        {
+          g_autofree char *p = g_build_filename (path, n, NULL);
+          rm_rf (p);
+        }
+      if (d)
+        g_dir_close (d);
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static void
+write_file (const char *dir, const char *name, const char *text)
+{
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_autofree char *p = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (p, text, -1, NULL));
+}
+
+/* Runs `lifelong ARGS...`: the exit status, standard output and error. */
+static int
+run_cli (char **out, char **err, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) exe);
+  va_list ap;
+  va_start (ap, err);
+  for (const char *a; (a = va_arg (ap, const char *)) != NULL;)
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  int status = 0;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ignored = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               out ? out : &ignored, err, &status, &error));
+  return g_spawn_check_wait_status (status, NULL) ? 0 : (WIFEXITED (status) ? WEXITSTATUS (status) : 128);
+}
+
+/* Not inlined: GCC 12 then mistakes strstr results on the text for
+ * pointers to read_file's own local (-Wdangling-pointer). */
+G_GNUC_NO_INLINE static char *
+read_file (const char *dir, const char *name)
+{
+  g_autofree char *p = g_build_filename (dir, name, NULL);
+  char *text = NULL;
+  g_assert_true (g_file_get_contents (p, &text, NULL, NULL));
+  return text;
+}
+
+static guint
+count_occurrences (const char *hay, const char *needle)
+{
+  guint n = 0;
+  for (const char *p = hay; (p = strstr (p, needle)) != NULL; p += strlen (needle))
+    n++;
+  return n;
+}
+
+/* RFC 4180 CSV: rows of fields (GPtrArray of GPtrArray of char *). */
+static GPtrArray *
+csv_parse (const char *text)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  GPtrArray *row = g_ptr_array_new_with_free_func (g_free);
+  GString *f = g_string_new (NULL);
+  gboolean quoted = FALSE;
+  for (const char *p = text; *p; p++)
+    {
+      if (quoted)
+        {
+          if (*p == '"' && p[1] == '"')
+            {
+              g_string_append_c (f, '"');
+              p++;
+            }
+          else if (*p == '"')
+            quoted = FALSE;
+          else
+            g_string_append_c (f, *p);
+        }
+      else if (*p == '"')
+        quoted = TRUE;
+      else if (*p == ',')
+        {
+          g_ptr_array_add (row, g_strdup (f->str));
+          g_string_truncate (f, 0);
+        }
+      else if (*p == '\n')
+        {
+          g_ptr_array_add (row, g_strdup (f->str));
+          g_string_truncate (f, 0);
+          g_ptr_array_add (rows, row);
+          row = g_ptr_array_new_with_free_func (g_free);
+        }
+      else
+        g_string_append_c (f, *p);
+    }
+  g_assert_cmpuint (row->len, ==, 0);   /* the file ends with a newline */
+  g_assert_cmpuint (f->len, ==, 0);
+  g_ptr_array_unref (row);
+  g_string_free (f, TRUE);
+  return rows;
+}
+
+static const char *
+csv_get (GPtrArray *rows, GPtrArray *row, const char *col)
+{
+  GPtrArray *head = rows->pdata[0];
+  for (guint i = 0; i < head->len; i++)
+    if (strcmp (head->pdata[i], col) == 0)
+      {
+        g_assert_cmpuint (row->len, ==, head->len);
+        return row->pdata[i];
+      }
+  g_error ("leaderboard.csv has no column %s", col);
+  return NULL;
+}
+
+static double
+csv_num (GPtrArray *rows, GPtrArray *row, const char *col)
+{
+  const char *v = csv_get (rows, row, col);
+  if (*v == '\0')
+    return NAN;
+  char *end;
+  double x = g_ascii_strtod (v, &end);
+  g_assert_true (*end == '\0');
+  return x;
+}
+
+static GPtrArray *
+csv_row (GPtrArray *rows, const char *scenario, const char *method)
+{
+  for (guint i = 1; i < rows->len; i++)
+    if (strcmp (csv_get (rows, rows->pdata[i], "scenario"), scenario) == 0
+        && strcmp (csv_get (rows, rows->pdata[i], "method"), method) == 0)
+      return rows->pdata[i];
+  g_error ("leaderboard.csv has no row for %s / %s", scenario, method);
+  return NULL;
+}
+
+/* Every data:image/png;base64 image in the page decodes to a PNG; returns
+ * how many there are. */
+static guint
+check_pngs (const char *html)
+{
+  static const char tag[] = "<img src=\"data:image/png;base64,";
+  guint n = 0;
+  for (const char *p = html; (p = strstr (p, tag)) != NULL; n++)
+    {
+      p += strlen (tag);
+      const char *end = strchr (p, '"');
+      g_assert_nonnull (end);
+      g_autofree char *b64 = g_strndup (p, (gsize) (end - p));
+      gsize len = 0;
+      g_autofree guchar *png = g_base64_decode (b64, &len);
+      g_assert_cmpuint (len, >, 33);
+      g_assert_cmpmem (png, 8, "\x89PNG\r\n\x1a\n", 8);
+      g_assert_cmpmem (png + 12, 4, "IHDR", 4);
+      uint32_t w = (uint32_t) png[16] << 24 | (uint32_t) png[17] << 16 | (uint32_t) png[18] << 8 | png[19];
+      g_assert_cmpuint (w, >=, 200);
+      p = end;
+    }
+  return n;
+}
+
+/* ---- the matrix made by hand --------------------------------------------------- */
+
+/* Two scenarios x three methods x three seeds; every ok cell's matrix is
+ *   [[A+F, 0,   0],
+ *    [A+F, A+F, 0],
+ *    [A,   A,   A]]
+ * with baseline 0, so (docs/metrics.md) average_accuracy = A, forgetting = F,
+ * bwt = -F, fwt = 0 and learning_accuracy = A + 2F/3. */
+typedef struct {
+  const char *scenario, *method, *strategy;
+  double      A[3], F[3];
+  const char *status[3];   /* "ok", or "failed"/"skipped"/"pending" */
+} Group;
+
+static const Group groups[] = {
+  { "class-incremental", "naive", "naive", { 0.30, 0.32, 0.28 }, { 0.60, 0.62, 0.58 }, { "ok", "ok", "ok" } },
+  { "class-incremental", "ewc", "ewc", { 0.50, 0.54, 0 }, { 0.30, 0.26, 0 }, { "ok", "ok", "failed" } },
+  { "class-incremental", "er/large", "er", { 0.70, 0.66, 0.71 }, { 0.10, 0.15, 0.12 }, { "ok", "ok", "ok" } },
+  { "domain-incremental/permutation", "naive", "naive", { 0.60, 0.64, 0 }, { 0.20, 0.22, 0 },
+    { "ok", "ok", "skipped" } },
+  { "domain-incremental/permutation", "ewc", "ewc", { 0.80, 0.81, 0.79 }, { 0.05, 0.04, 0.06 },
+    { "ok", "ok", "ok" } },
+  { "domain-incremental/permutation", "er/large", "er", { 0.70, 0.72, 0 }, { 0.08, 0.07, 0 },
+    { "ok", "ok", "pending" } },
+};
+
+#define FAIL_REASON "NaN loss at experience 1, step 40"
+#define SKIP_REASON "naive cannot run domain-incremental permutation here (test reason)"
+
+static char *
+result_json (double A, double F, int seed)
+{
+  double a = A + F;
+  g_autofree char *m = g_strdup_printf (
+    "{\"average_accuracy\": %.17g, \"average_forgetting\": %.17g, \"bwt\": %.17g, \"fwt\": 0,"
+    " \"learning_accuracy\": %.17g}", A, F, -F, (2 * a + A) / 3);
+  return g_strdup_printf (
+    "{\"schema_version\": 1, \"status\": \"ok\", \"config\": {\"seed\": %d},"
+    " \"matrix_kind\": \"accuracy\","
+    " \"matrix\": [[%.17g, 0, 0], [%.17g, %.17g, 0], [%.17g, %.17g, %.17g]], \"matrix_rows\": [0, 1, 2],"
+    " \"baseline\": [0, 0, 0], \"metrics\": %s,"
+    " \"time_s\": {\"total\": %g, \"train\": 1.0, \"eval\": 0.1},"
+    " \"throughput\": {\"train_samples\": 3000, \"steps\": 30, \"train_samples_per_s\": 1000,"
+    "                  \"train_tokens_per_s\": null},"
+    " \"peak_rss_bytes\": %d, \"memory_bytes\": {\"strategy\": %d, \"optimizer_state\": 0,"
+    " \"model_parameters\": 1000}}",
+    seed, a, a, a, A, A, A, m, 1.5 + seed * 0.25 + A, 50000000 + (int) (A * 1e7), (int) (A * 1e5));
+}
+
+static char *
+steps_jsonl (double A, int seed)
+{
+  GString *s = g_string_new (NULL);
+  for (int k = 0; k < 30; k += 10)
+    g_string_append_printf (s, "{\"step\": %d, \"experience\": %d, \"epoch\": 0, \"loss\": %g,"
+                               " \"grad_norm\": 1.0, \"lr\": 0.001}\n",
+                            k, k / 10, 2.0 - A - 0.01 * seed + 0.1 * (k / 10));
+  g_string_append (s, "this line is not JSON and is skipped\n");
+  return g_string_free (s, FALSE);
+}
+
+/* The matrix directory DIR/m; returns its path. */
+static char *
+make_matrix (void)
+{
+  char *m = g_build_filename (tmp, "m", NULL);
+  GString *idx = g_string_new ("{\"schema_version\": 1, \"matrix_file\": \"benchmarks/test.json\","
+                               " \"created\": \"2024-01-01T00:00:00Z\","
+                               " \"published\": {\"class-incremental\": {\"naive\": {\"average_accuracy\": 0.25},"
+                               "   \"ewc\": {\"average_accuracy\": 0.5, \"average_forgetting\": 0.2}}},"
+                               " \"cells\": [");
+  int n = 0;
+  for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
+    for (int seed = 0; seed < 3; seed++)
+      {
+        const Group *gr = &groups[g];
+        g_autofree char *id = g_strdup_printf ("%016x", 0xabc000 + n);
+        g_autofree char *cell = g_build_filename (m, "cells", id, NULL);
+        const char *st = gr->status[seed];
+        const char *reason = strcmp (st, "failed") == 0 ? FAIL_REASON
+                             : strcmp (st, "skipped") == 0 ? SKIP_REASON : NULL;
+        g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\","
+                                     " \"model\": \"mlp\", \"dataset\": \"synthetic\", \"scenario\": \"%s\","
+                                     " \"seed\": %d, \"status\": \"%s\", \"dir\": \"cells/%s\"",
+                                n++ ? ", " : "", id, gr->method, gr->strategy, gr->scenario, seed, st, id);
+        if (reason)
+          g_string_append_printf (idx, ", \"reason\": \"%s\"", reason);
+        g_string_append (idx, "}");
+        if (strcmp (st, "ok") == 0)
+          {
+            g_autofree char *res = result_json (gr->A[seed], gr->F[seed], seed);
+            g_autofree char *log = steps_jsonl (gr->A[seed], seed);
+            write_file (cell, "result.json", res);
+            write_file (cell, "result.steps.jsonl", log);
+            write_file (cell, "status.json", "{\"status\": \"ok\", \"exit_code\": 0, \"wall_s\": 2.0}");
+          }
+        else if (strcmp (st, "failed") == 0)
+          write_file (cell, "status.json",
+                      "{\"status\": \"failed\", \"reason\": \"" FAIL_REASON "\", \"exit_code\": 1,"
+                      " \"signal\": 0, \"wall_s\": 0.7, \"log_tail\": \"lifelong run: <b>NaN</b> loss\\n\"}");
+        else if (strcmp (st, "skipped") == 0)
+          write_file (cell, "status.json", "{\"status\": \"skipped\", \"reason\": \"" SKIP_REASON "\"}");
+        /* pending: no directory at all */
+      }
+  g_string_append (idx, "]}");
+  write_file (m, "index.json", idx->str);
+  g_string_free (idx, TRUE);
+  return m;
+}
+
+/* The report of the hand-made matrix, made once. */
+static char *matrix_dir, *report_dir;
+
+static void
+ensure_report (void)
+{
+  if (report_dir != NULL)
+    return;
+  matrix_dir = make_matrix ();
+  report_dir = g_build_filename (tmp, "report out", NULL);   /* a space on purpose */
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = run_cli (&out, &err, "report", matrix_dir, "--out", report_dir, NULL);
+  if (rc != 0)
+    g_printerr ("%s", err);
+  g_assert_cmpint (rc, ==, 0);
+  g_assert_nonnull (strstr (err, "index.html"));
+}
+
+/* mean, sample sd and 95% CI half-width of n values, by hand */
+typedef struct {
+  double mean, sd, ci;
+} Expect;
+
+static Expect
+expect (const double *x, int n)
+{
+  /* Student t quantiles in closed form: with one degree of freedom t is
+   * Cauchy, t_{0.975, 1} = tan (pi (0.975 - 1/2)); with two,
+   * t_p = (2p - 1) / sqrt (2 p (1 - p)) */
+  const double t975[3] = { NAN, tan (G_PI * 0.475), 0.95 / sqrt (2 * 0.975 * 0.025) };
+  Expect e = { 0, 0, 0 };
+  for (int i = 0; i < n; i++)
+    e.mean += x[i];
+  e.mean /= n;
+  for (int i = 0; i < n; i++)
+    e.sd += (x[i] - e.mean) * (x[i] - e.mean);
+  e.sd = sqrt (e.sd / (n - 1));
+  e.ci = t975[n - 1] * e.sd / sqrt (n);
+  return e;
+}
+
+static int
+ok_values (const Group *g, gboolean forgetting, double *x)
+{
+  int n = 0;
+  for (int s = 0; s < 3; s++)
+    if (strcmp (g->status[s], "ok") == 0)
+      x[n++] = forgetting ? g->F[s] : g->A[s];
+  return n;
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void
+test_help (void)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_cli (&out, &err, "report", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "usage: lifelong report DIR"));
+  g_free (out);
+  g_free (err);
+  out = err = NULL;
+  g_assert_cmpint (run_cli (&out, &err, "report", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "usage: lifelong report"));
+  g_free (out);
+  g_free (err);
+  out = err = NULL;
+  g_assert_cmpint (run_cli (&out, &err, "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "report DIR"));
+}
+
+static void
+test_csv_numbers (void)
+{
+  ensure_report ();
+  g_autofree char *text = read_file (report_dir, "leaderboard.csv");
+  g_autoptr (GPtrArray) rows = csv_parse (text);
+  g_assert_cmpuint (rows->len, ==, 1 + G_N_ELEMENTS (groups));
+  for (guint g = 0; g < G_N_ELEMENTS (groups); g++)
+    {
+      const Group *gr = &groups[g];
+      GPtrArray *row = csv_row (rows, gr->scenario, gr->method);
+      g_assert_cmpstr (csv_get (rows, row, "dataset"), ==, "synthetic");
+      g_assert_cmpstr (csv_get (rows, row, "model"), ==, "mlp");
+      g_assert_cmpstr (csv_get (rows, row, "strategy"), ==, gr->strategy);
+      g_assert_cmpstr (csv_get (rows, row, "matrix_kind"), ==, "accuracy");
+      double x[3];
+      int n = ok_values (gr, FALSE, x);
+      Expect e = expect (x, n);
+      g_assert_cmpfloat (csv_num (rows, row, "seeds_ok"), ==, n);
+      g_assert_cmpfloat (csv_num (rows, row, "cells"), ==, 3);
+      g_assert_cmpfloat (csv_num (rows, row, "average_accuracy_n"), ==, n);
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "average_accuracy_mean"), e.mean, 1e-7);
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "average_accuracy_std"), e.sd, 1e-7);
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "average_accuracy_ci95"), e.ci, 1e-6);
+      n = ok_values (gr, TRUE, x);
+      e = expect (x, n);
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "average_forgetting_mean"), e.mean, 1e-7);
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "average_forgetting_std"), e.sd, 1e-7);
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "average_forgetting_ci95"), e.ci, 1e-6);
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "bwt_mean"), -e.mean, 1e-7);
+      g_assert_cmpfloat (csv_num (rows, row, "fwt_mean"), ==, 0);
+      g_assert_cmpfloat (csv_num (rows, row, "fwt_std"), ==, 0);
+      g_assert_cmpfloat (csv_num (rows, row, "train_samples_mean"), ==, 3000);
+      g_assert_cmpfloat (csv_num (rows, row, "steps_mean"), ==, 30);
+      double wall = 0;
+      int k = 0;
+      for (int s = 0; s < 3; s++)
+        if (strcmp (gr->status[s], "ok") == 0)
+          wall += 1.5 + s * 0.25 + gr->A[s], k++;
+      g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "wall_s_mean"), wall / k, 1e-7);
+      g_assert_cmpfloat (csv_num (rows, row, "peak_rss_bytes_mean"), >, 5e7);
+    }
+  /* a single-seed CI is undefined: here every group has >= 2 seeds, so
+   * every ci95 cell is filled */
+  GPtrArray *ewc = csv_row (rows, "class-incremental", "ewc");
+  g_assert_cmpfloat (csv_num (rows, ewc, "failed"), ==, 1);
+  g_assert_nonnull (strstr (csv_get (rows, ewc, "problems"), "seed 2: failed: " FAIL_REASON " (exit code 1)"));
+  GPtrArray *naive_d = csv_row (rows, "domain-incremental/permutation", "naive");
+  g_assert_cmpfloat (csv_num (rows, naive_d, "skipped"), ==, 1);
+  g_assert_nonnull (strstr (csv_get (rows, naive_d, "problems"), "seed 2: skipped: " SKIP_REASON));
+  GPtrArray *er_d = csv_row (rows, "domain-incremental/permutation", "er/large");
+  g_assert_cmpfloat (csv_num (rows, er_d, "pending"), ==, 1);
+  g_assert_nonnull (strstr (csv_get (rows, er_d, "problems"), "seed 2: pending: missing (not run yet)"));
+  /* published numbers beside ours: ours - published */
+  GPtrArray *naive_c = csv_row (rows, "class-incremental", "naive");
+  g_assert_cmpfloat_with_epsilon (csv_num (rows, naive_c, "published_average_accuracy"), 0.25, 1e-12);
+  g_assert_cmpfloat_with_epsilon (csv_num (rows, naive_c, "average_accuracy_diff"), 0.30 - 0.25, 1e-7);
+  g_assert_cmpfloat_with_epsilon (csv_num (rows, ewc, "average_forgetting_diff"), 0.28 - 0.2, 1e-7);
+  g_assert_true (isnan (csv_num (rows, naive_c, "published_average_forgetting")));
+}
+
+static void
+test_ranks (void)
+{
+  ensure_report ();
+  g_autofree char *text = read_file (report_dir, "leaderboard.csv");
+  g_autoptr (GPtrArray) rows = csv_parse (text);
+  /* class-IL accuracy: er/large 0.69, ewc 0.52, naive 0.30; forgetting (lower
+   * is better): er/large 0.123, ewc 0.28, naive 0.60; bwt (higher is better)
+   * follows forgetting */
+  static const struct { const char *scenario, *method; double acc, forg; } want[] = {
+    { "class-incremental", "er/large", 1, 1 }, { "class-incremental", "ewc", 2, 2 },
+    { "class-incremental", "naive", 3, 3 },
+    { "domain-incremental/permutation", "ewc", 1, 1 }, { "domain-incremental/permutation", "er/large", 2, 2 },
+    { "domain-incremental/permutation", "naive", 3, 3 } };
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    {
+      GPtrArray *row = csv_row (rows, want[i].scenario, want[i].method);
+      g_assert_cmpfloat (csv_num (rows, row, "rank"), ==, want[i].acc);
+      g_assert_cmpfloat (csv_num (rows, row, "average_accuracy_rank"), ==, want[i].acc);
+      g_assert_cmpfloat (csv_num (rows, row, "average_forgetting_rank"), ==, want[i].forg);
+      g_assert_cmpfloat (csv_num (rows, row, "bwt_rank"), ==, want[i].forg);
+      g_assert_cmpfloat (csv_num (rows, row, "fwt_rank"), ==, 2);   /* a three-way tie */
+      /* rows are listed best first within each section */
+      g_assert_cmpstr (csv_get (rows, rows->pdata[i + 1], "method"), ==, want[i].method);
+    }
+  /* across sections: er/large (1 + 2) / 2, ewc (2 + 1) / 2, naive 3; with
+   * k = 3 and N = 2, CD = 2.3437 * sqrt (3 * 4 / 12) */
+  g_autofree char *md = read_file (report_dir, "leaderboard.md");
+  g_assert_nonnull (strstr (md, "| er/large | 1.500 |"));
+  g_assert_nonnull (strstr (md, "| ewc | 1.500 |"));
+  g_assert_nonnull (strstr (md, "| naive | 3.000 |"));
+  g_assert_nonnull (strstr (md, "= 2.344."));
+}
+
+static void
+test_markdown (void)
+{
+  ensure_report ();
+  g_autofree char *md = read_file (report_dir, "leaderboard.md");
+  g_assert_nonnull (strstr (md, "## class-incremental · synthetic · mlp"));
+  g_assert_nonnull (strstr (md, "## domain-incremental/permutation · synthetic · mlp"));
+  g_assert_nonnull (strstr (md, "| 1 | er/large | 3/3 | 0.6900 ± "));
+  g_assert_nonnull (strstr (md, "| 3 | naive | 2/3 | 0.6200 ± "));
+  g_assert_nonnull (strstr (md, "ewc, seed 2 (`"));
+  g_assert_nonnull (strstr (md, "failed: " FAIL_REASON));
+  g_assert_nonnull (strstr (md, "skipped: " SKIP_REASON));
+  g_assert_nonnull (strstr (md, "pending: missing (not run yet)"));
+  g_assert_nonnull (strstr (md, "| naive | average_accuracy | 0.3000 ± "));
+}
+
+/* one image per chart: the CD diagram, then per section the seen-experience
+ * curves, forgetting, loss, two scatters and one heatmap per method */
+#define N_CHARTS (1 + 2 * (5 + 3))
+
+static void
+test_html (void)
+{
+  ensure_report ();
+  g_autofree char *html = read_file (report_dir, "index.html");
+  g_assert_true (g_str_has_prefix (html, "<!DOCTYPE html>"));
+  /* self-contained: no script, no stylesheet or image from elsewhere */
+  g_assert_null (strstr (html, "<script"));
+  g_assert_null (strstr (html, "http://"));
+  g_assert_null (strstr (html, "https://"));
+  g_assert_null (strstr (html, "<link"));
+  /* the leaderboard rows, each section's in rank order */
+  const char *a = strstr (html, "<tr data-method=\"er/large\"><td>1</td>");
+  g_assert_nonnull (a);
+  const char *b = strstr (a, "<tr data-method=\"ewc\"><td>2</td>");
+  g_assert_nonnull (b);
+  g_assert_nonnull (strstr (b, "<tr data-method=\"naive\"><td>3</td>"));
+  g_assert_nonnull (strstr (html, ">0.6900 <span class=\"ci\">± "));
+  g_assert_nonnull (strstr (html, ">0.8000 <span class=\"ci\">± 0.0248</span>"));
+  /* cells without a result, with their reasons (escaped) */
+  g_assert_nonnull (strstr (html, "data-status=\"failed\""));
+  g_assert_nonnull (strstr (html, FAIL_REASON " (exit code 1)"));
+  g_assert_nonnull (strstr (html, "&lt;b&gt;NaN&lt;/b&gt;"));
+  g_assert_nonnull (strstr (html, "data-status=\"skipped\""));
+  g_assert_nonnull (strstr (html, SKIP_REASON));
+  g_assert_nonnull (strstr (html, "data-status=\"pending\""));
+  g_assert_nonnull (strstr (html, "missing (not run yet)"));
+  /* published numbers and the difference */
+  g_assert_nonnull (strstr (html, "<td>0.2500</td><td>+0.0500</td>"));
+  /* charts: one PNG each, every one decodes */
+  g_assert_cmpuint (count_occurrences (html, "<img src=\"data:image/png;base64,"), ==, N_CHARTS);
+  g_assert_cmpuint (check_pngs (html), ==, N_CHARTS);
+  /* the files are readable by others, and nothing temporary is left */
+  GStatBuf st;
+  g_autofree char *p = g_build_filename (report_dir, "index.html", NULL);
+  g_assert_cmpint (g_stat (p, &st), ==, 0);
+  mode_t um = umask (0);
+  umask (um);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0666 & ~um);
+  GDir *d = g_dir_open (report_dir, 0, NULL);
+  int files = 0;
+  for (const char *n; (n = g_dir_read_name (d)) != NULL; files++)
+    g_assert_false (g_str_has_prefix (n, ".lifelong-tmp"));
+  g_dir_close (d);
+  g_assert_cmpint (files, ==, 3);
+}
+
+static void
+test_default_out (void)
+{
+  ensure_report ();
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_cli (&out, &err, "report", matrix_dir, "--quiet", NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_autofree char *def = g_build_filename (matrix_dir, "report", NULL);
+  g_autofree char *a = read_file (def, "leaderboard.csv"), *b = read_file (report_dir, "leaderboard.csv");
+  g_assert_cmpstr (a, ==, b);   /* the same numbers, wherever it goes */
+}
+
+static void
+test_unreadable_result (void)
+{
+  g_autofree char *m = g_build_filename (tmp, "bad", NULL);
+  g_autofree char *c0 = g_build_filename (m, "cells", "0000000000000001", NULL);
+  g_autofree char *c1 = g_build_filename (m, "cells", "0000000000000002", NULL);
+  g_autofree char *c2 = g_build_filename (m, "cells", "0000000000000003", NULL);
+  g_autofree char *r0 = result_json (0.5, 0.1, 0), *r1 = result_json (0.6, 0.1, 1);
+  write_file (c0, "result.json", r0);
+  write_file (c1, "result.json", r1);
+  write_file (c2, "result.json", "{\"matrix\": [[0.5, ");   /* cut short */
+  write_file (m, "index.json",
+              "{\"schema_version\": 1, \"cells\": ["
+              "{\"id\": \"0000000000000001\", \"method\": \"naive\", \"strategy\": \"naive\", \"model\": \"mlp\","
+              " \"dataset\": \"synthetic\", \"scenario\": \"class-incremental\", \"seed\": 0, \"status\": \"ok\","
+              " \"dir\": \"cells/0000000000000001\"},"
+              "{\"id\": \"0000000000000002\", \"method\": \"naive\", \"strategy\": \"naive\", \"model\": \"mlp\","
+              " \"dataset\": \"synthetic\", \"scenario\": \"class-incremental\", \"seed\": 1, \"status\": \"ok\","
+              " \"dir\": \"cells/0000000000000002\"},"
+              "{\"id\": \"0000000000000003\", \"method\": \"naive\", \"strategy\": \"naive\", \"model\": \"mlp\","
+              " \"dataset\": \"synthetic\", \"scenario\": \"class-incremental\", \"seed\": 2, \"status\": \"ok\","
+              " \"dir\": \"cells/0000000000000003\"},"
+              "{\"id\": \"0000000000000004\", \"method\": \"naive\", \"strategy\": \"naive\", \"model\": \"mlp\","
+              " \"dataset\": \"synthetic\", \"scenario\": \"class-incremental\", \"seed\": 3, \"status\": \"ok\"}"
+              "]}");
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = run_cli (&out, &err, "report", m, "--quiet", NULL);
+  if (rc != 0)
+    g_printerr ("%s", err);
+  g_assert_cmpint (rc, ==, 0);
+  g_autofree char *rep = g_build_filename (m, "report", NULL);
+  g_autofree char *csv = read_file (rep, "leaderboard.csv");
+  g_autoptr (GPtrArray) rows = csv_parse (csv);
+  GPtrArray *row = csv_row (rows, "class-incremental", "naive");
+  g_assert_cmpfloat (csv_num (rows, row, "seeds_ok"), ==, 2);
+  g_assert_cmpfloat (csv_num (rows, row, "unreadable"), ==, 2);
+  g_assert_cmpfloat_with_epsilon (csv_num (rows, row, "average_accuracy_mean"), 0.55, 1e-9);
+  const char *probs = csv_get (rows, row, "problems");
+  g_autofree char *bad = g_build_filename (c2, "result.json", NULL);
+  g_autofree char *want = g_strdup_printf ("seed 2: unreadable: %s: ", bad);
+  g_assert_nonnull (strstr (probs, want));
+  /* the fourth has no "dir": cells/<id> is assumed, and its result is missing */
+  g_assert_nonnull (strstr (probs, "seed 3: unreadable: "));
+  g_assert_nonnull (strstr (probs, "0000000000000004/result.json: missing"));
+  g_autofree char *html = read_file (rep, "index.html");
+  g_assert_nonnull (strstr (html, "data-status=\"unreadable\""));
+  /* one section, one method: curves, forgetting, two scatters and a heatmap
+   * (no step logs: no loss chart; one method: no CD diagram) */
+  g_assert_cmpuint (check_pngs (html), ==, 5);
+}
+
+static void
+test_loss_direction (void)
+{
+  g_autofree char *m = g_build_filename (tmp, "loss", NULL);
+  static const char *const methods[] = { "naive", "lwf" };
+  static const double loss[2][2] = { { 2.0, 2.2 }, { 1.5, 1.7 } };
+  GString *idx = g_string_new ("{\"cells\": [");
+  for (int k = 0; k < 2; k++)
+    for (int s = 0; s < 2; s++)
+      {
+        g_autofree char *id = g_strdup_printf ("%016x", 0x100 + 2 * k + s);
+        g_autofree char *cell = g_build_filename (m, "cells", id, NULL);
+        double L = loss[k][s];
+        g_autofree char *res = g_strdup_printf (
+          "{\"status\": \"ok\", \"matrix_kind\": \"loss\", \"matrix\": [[%g, 5.0], [%g, %g]],"
+          " \"metrics\": {\"average_loss\": %g, \"average_forgetting\": %g, \"bwt\": %g, \"fwt\": null,"
+          " \"learning_loss\": %g}, \"time_s\": {\"total\": 1}, \"peak_rss_bytes\": 1000000}",
+          L - 0.5, L, L, L, 0.5 * (k + 1), 0.5 * (k + 1), L - 0.5);
+        write_file (cell, "result.json", res);
+        g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\","
+                                     " \"model\": \"transformer\", \"dataset\": \"bytes\","
+                                     " \"scenario\": \"continual-pretraining\", \"seed\": %d, \"status\": \"ok\"}",
+                                k + s ? ", " : "", id, methods[k], methods[k], s);
+      }
+  g_string_append (idx, "]}");
+  write_file (m, "index.json", idx->str);
+  g_string_free (idx, TRUE);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_cli (&out, &err, "report", m, "--quiet", NULL), ==, 0);
+  g_autofree char *rep = g_build_filename (m, "report", NULL);
+  g_autofree char *csv = read_file (rep, "leaderboard.csv");
+  g_autoptr (GPtrArray) rows = csv_parse (csv);
+  GPtrArray *lwf = csv_row (rows, "continual-pretraining", "lwf");
+  GPtrArray *naive = csv_row (rows, "continual-pretraining", "naive");
+  g_assert_cmpstr (csv_get (rows, lwf, "matrix_kind"), ==, "loss");
+  /* lower loss ranks first; lower forgetting ranks first; for a loss matrix
+   * a positive BWT is a rise in loss, so the lower BWT ranks first */
+  g_assert_cmpfloat (csv_num (rows, lwf, "average_loss_rank"), ==, 1);
+  g_assert_cmpfloat (csv_num (rows, naive, "average_loss_rank"), ==, 2);
+  g_assert_cmpfloat (csv_num (rows, naive, "average_forgetting_rank"), ==, 1);
+  g_assert_cmpfloat (csv_num (rows, naive, "bwt_rank"), ==, 1);
+  g_assert_true (isnan (csv_num (rows, naive, "fwt_mean")));
+  g_assert_true (isnan (csv_num (rows, naive, "fwt_rank")));
+  g_assert_cmpfloat (csv_num (rows, naive, "fwt_n"), ==, 0);
+  g_assert_cmpstr (csv_get (rows, rows->pdata[1], "method"), ==, "lwf");
+  g_autofree char *md = read_file (rep, "leaderboard.md");
+  g_assert_nonnull (strstr (md, "average_loss ↓"));
+}
+
+static void
+test_errors (void)
+{
+  /* DIR missing */
+  g_autofree char *none = g_build_filename (tmp, "no-such-matrix", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (run_cli (&out, &err, "report", none, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, none));
+  g_assert_nonnull (strstr (err, "no such directory"));
+  g_assert_false (g_file_test (none, G_FILE_TEST_EXISTS));
+  /* a directory without index.json */
+  g_autofree char *empty = g_build_filename (tmp, "empty", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0755), ==, 0);
+  g_free (err);
+  err = NULL;
+  g_assert_cmpint (run_cli (NULL, &err, "report", empty, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "index.json: not found"));
+  /* index.json malformed: the file is named, nothing is written */
+  static const struct { const char *text, *says; } bad[] = {
+    { "{\"cells\": [", "index.json: malformed JSON" },
+    { "[1, 2]", "index.json: expected a JSON object" },
+    { "{\"schema_version\": 1}", "index.json: cells: missing" },
+    { "{\"cells\": {}}", "index.json: cells: expected an array" },
+    { "{\"cells\": [{\"method\": \"naive\"}]}", "index.json: cells[0].id: missing" },
+    { "{\"schema_version\": 7, \"cells\": []}", "index.json: schema_version" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *d = g_strdup_printf ("%s/malformed-%u", tmp, i);
+      write_file (d, "index.json", bad[i].text);
+      g_autofree char *e = NULL;
+      g_assert_cmpint (run_cli (NULL, &e, "report", d, NULL), ==, 1);
+      g_autofree char *path = g_build_filename (d, "index.json", NULL);
+      if (strstr (e, path) == NULL || strstr (e, bad[i].says) == NULL)
+        g_error ("for %s: expected \"%s\" naming %s, got: %s", bad[i].text, bad[i].says, path, e);
+      g_autofree char *rep = g_build_filename (d, "report", NULL);
+      g_assert_false (g_file_test (rep, G_FILE_TEST_EXISTS));
+    }
+  /* an unknown option is a usage error */
+  g_free (err);
+  err = NULL;
+  g_assert_cmpint (run_cli (NULL, &err, "report", empty, "--frobnicate", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "--frobnicate"));
+}
+
+/* The page in a real browser: the DOM has the rows and images, and a
+ * screenshot can be taken. */
+static void
+test_browser (void)
+{
+  const char *chromium = "/usr/bin/chromium";
+  if (!g_file_test (chromium, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("chromium is not installed (/usr/bin/chromium): no browser check");
+      return;
+    }
+  ensure_report ();
+  g_autofree char *profile = g_build_filename (tmp, "chromium-profile", NULL);
+  g_autofree char *udd = g_strdup_printf ("--user-data-dir=%s", profile);
+  g_autofree char *index = g_build_filename (report_dir, "index.html", NULL);
+  g_autofree char *url = g_filename_to_uri (index, NULL, NULL);
+  g_autofree char *shot = g_build_filename (tmp, "report.png", NULL);
+  g_autofree char *shot_arg = g_strdup_printf ("--screenshot=%s", shot);
+  const char *timeout = g_file_test ("/usr/bin/timeout", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/bin/timeout" : NULL;
+  for (int pass = 0; pass < 2; pass++)
+    {
+      g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+      if (timeout)
+        {
+          g_ptr_array_add (argv, (gpointer) timeout);
+          g_ptr_array_add (argv, (gpointer) "120");
+        }
+      const char *const common[] = { chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--hide-scrollbars", udd };
+      for (guint i = 0; i < G_N_ELEMENTS (common); i++)
+        g_ptr_array_add (argv, (gpointer) common[i]);
+      if (pass == 0)
+        g_ptr_array_add (argv, (gpointer) "--dump-dom");
+      else
+        {
+          g_ptr_array_add (argv, (gpointer) shot_arg);
+          g_ptr_array_add (argv, (gpointer) "--window-size=1400,2400");
+        }
+      g_ptr_array_add (argv, url);
+      g_ptr_array_add (argv, NULL);
+      g_autofree char *out = NULL, *err = NULL;
+      int status = 0;
+      g_autoptr (GError) error = NULL;
+      g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                                   &status, &error));
+      if (!g_spawn_check_wait_status (status, NULL))
+        g_error ("chromium failed (status %d): %s", status, err);
+      if (pass == 0)
+        {
+          g_assert_nonnull (strstr (out, "<tr data-method=\"er/large\">"));
+          g_assert_nonnull (strstr (out, "<tr data-method=\"naive\">"));
+          g_assert_nonnull (strstr (out, FAIL_REASON));
+          g_assert_cmpuint (count_occurrences (out, "<img src=\"data:image/png;base64,"), ==, N_CHARTS);
+        }
+    }
+  g_autofree char *png = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (shot, &png, &len, NULL));
+  g_assert_cmpuint (len, >, 1000);
+  g_assert_cmpmem (png, 8, "\x89PNG\r\n\x1a\n", 8);
+  if (g_getenv ("LIFELONG_KEEP_SCREENSHOT"))
+    {
+      g_autofree char *keep = g_build_filename (g_getenv ("LIFELONG_KEEP_SCREENSHOT"), NULL);
+      g_assert_true (g_file_set_contents (keep, png, (gssize) len, NULL));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  exe = g_getenv ("LIFELONG_EXE");
+  if (exe == NULL)
+    {
+      g_printerr ("LIFELONG_EXE must be set (meson test sets it)\n");
+      return 1;
+    }
+  tmp = g_dir_make_tmp ("lifelong-report-XXXXXX", NULL);
+  g_test_add_func ("/report/help", test_help);
+  g_test_add_func ("/report/csv-numbers", test_csv_numbers);
+  g_test_add_func ("/report/ranks", test_ranks);
+  g_test_add_func ("/report/markdown", test_markdown);
+  g_test_add_func ("/report/html", test_html);
+  g_test_add_func ("/report/default-out", test_default_out);
+  g_test_add_func ("/report/unreadable-result", test_unreadable_result);
+  g_test_add_func ("/report/loss-direction", test_loss_direction);
+  g_test_add_func ("/report/errors", test_errors);
+  g_test_add_func ("/report/browser", test_browser);
+  int rc = g_test_run ();
+  rm_rf (tmp);
+  g_free (tmp);
+  g_free (matrix_dir);
+  g_free (report_dir);
+  return rc;
+}
