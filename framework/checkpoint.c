@@ -103,6 +103,7 @@ lf_checkpoint_write (const char *path, const char *config_hash, LfModel *model, 
   json_object_set_double_member (prog, "t_train", pg->t_train);
   json_object_set_double_member (prog, "t_eval", pg->t_eval);
   json_object_set_array_member (prog, "rows", doubles ((const double *) pg->rows->data, pg->rows->len));
+  json_object_set_array_member (prog, "validation_rows", doubles ((const double *) pg->vrows->data, pg->vrows->len));
   JsonArray *re = json_array_new ();
   for (guint i = 0; i < pg->row_exp->len; i++)
     json_array_add_int_element (re, g_array_index (pg->row_exp, int64_t, i));
@@ -192,6 +193,8 @@ lf_checkpoint_open (const char *path, const char *config_hash, LfProgress *pg, L
         g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: progress does not match the scenario", path);
       goto fail;
     }
+  if (json_object_has_member (o, "validation_rows"))
+    read_doubles (json_object_get_array_member (o, "validation_rows"), pg->vrows, NULL, error, path);
   JsonArray *re = json_object_get_array_member (o, "row_experiences");
   for (guint i = 0; re && i < json_array_get_length (re); i++)
     {

@@ -11,6 +11,7 @@ typedef struct {
   int64_t  train_samples;
   double   t_train, t_eval;
   GArray  *rows;              /* double, T per row */
+  GArray  *vrows;             /* double: the validation rows (may stay empty) */
   GArray  *row_exp;           /* int64 */
   double  *baseline;          /* T */
   int64_t  T;

@@ -40,6 +40,7 @@ typedef struct {
   double        base_lr;
   /* results */
   GArray       *rows;       /* double, T per row */
+  GArray       *vrows;      /* the same on the validation parts (when there are any) */
   GArray       *row_exp;    /* int64: the experience each row follows */
   double       *baseline;
   double        t_train, t_eval;
@@ -256,7 +257,8 @@ setup (Run *r, GError **error)
   r->baseline = g_new (double, r->sc->n_exp);
   if (o->resume && r->ckpt_path && g_file_test (r->ckpt_path, G_FILE_TEST_EXISTS))
     {
-      LfProgress pg = { .rows = r->rows, .row_exp = r->row_exp, .baseline = r->baseline, .T = r->sc->n_exp };
+      LfProgress pg = { .rows = r->rows, .vrows = r->vrows, .row_exp = r->row_exp, .baseline = r->baseline,
+                        .T = r->sc->n_exp };
       LfState *st = NULL;
       LfCheckpoint *ck = lf_checkpoint_open (r->ckpt_path, r->config_hash, &pg, &st, error);
       if (ck == NULL)
@@ -291,7 +293,8 @@ write_checkpoint (Run *r, int64_t e, GError **error)
   LfState *st = lf_state_new ();
   gboolean ok = !S_HAS (r, save) || r->svt->save (r->strat, &r->ctx, st, error);
   LfProgress pg = { .experience_done = e, .step = r->ctx.step, .train_samples = r->train_samples,
-                    .t_train = r->t_train, .t_eval = r->t_eval, .rows = r->rows, .row_exp = r->row_exp,
+                    .t_train = r->t_train, .t_eval = r->t_eval, .rows = r->rows, .vrows = r->vrows,
+                    .row_exp = r->row_exp,
                     .baseline = r->baseline, .T = r->sc->n_exp };
   ok = ok && lf_checkpoint_write (r->ckpt_path, r->config_hash, r->model, r->opt, st, &pg, error);
   lf_state_free (st);
@@ -416,10 +419,24 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
               gnorm = lf_clip_grad_norm ((int) ps->len, (LfTensor *const *) ps->pdata, clip);
               if (!isfinite (gnorm))
                 {
+                  /* name the first parameter whose gradient is not finite */
+                  const char *bad = "?";
+                  for (guint k = 0; k < ps->len && g_str_equal (bad, "?"); k++)
+                    {
+                      LfTensor *p = ps->pdata[k];
+                      const LfReal *g = lf_tensor_grad (p);
+                      for (int64_t j = 0; g && j < lf_tensor_numel (p); j++)
+                        if (!isfinite (g[j]))
+                          {
+                            bad = lf_tensor_name (p);
+                            break;
+                          }
+                    }
                   lf_tape_pop ();
                   g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_NUMERIC,
-                               "experience %" G_GINT64_FORMAT ", step %" G_GINT64_FORMAT
-                               ": the gradient norm is %g", e, r->ctx.step, gnorm);
+                               "experience %" G_GINT64_FORMAT ", epoch %" G_GINT64_FORMAT ", step %" G_GINT64_FORMAT
+                               ": the gradient of %s is not finite (norm %g); lower train.lr or set train.clip",
+                               e, ep, r->ctx.step, bad, gnorm);
                   return FALSE;
                 }
             }
@@ -528,6 +545,15 @@ run_experiences (Run *r, GError **error)
       double *row = g_new (double, T);
       evaluate_all (r, row, TRUE);
       g_array_append_vals (r->rows, row, (guint) T);
+      if (lf_params_get_float (r->scp, "validation_fraction") > 0)
+        {
+          /* the numbers tuning reads: never the test set */
+          double t0 = now_s ();
+          for (int64_t j = 0; j < T; j++)
+            row[j] = evaluate (r, j, TRUE, r->sc->exps[j].valid);
+          r->t_eval += now_s () - t0;
+          g_array_append_vals (r->vrows, row, (guint) T);
+        }
       g_array_append_val (r->row_exp, e);
       g_free (row);
       progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " done: accuracy on experience %"
@@ -597,6 +623,26 @@ result_json (Run *r)
   g_autofree char *mj = lf_metrics_to_json (&m);
   json_builder_set_member_name (b, "metrics");
   json_builder_add_value (b, json_from_string (mj, NULL));
+
+  if (r->vrows->len == r->rows->len && r->vrows->len > 0)
+    {
+      const double *V = (const double *) r->vrows->data;
+      json_builder_set_member_name (b, "validation_matrix");
+      json_builder_begin_array (b);
+      for (int64_t i = 0; i < nrows; i++)
+        {
+          json_builder_begin_array (b);
+          for (int64_t j = 0; j < T; j++)
+            json_builder_add_value (b, double_node (V[i * T + j]));
+          json_builder_end_array (b);
+        }
+      json_builder_end_array (b);
+      LfMetrics vm;
+      lf_metrics_compute_rows (LF_MATRIX_ACCURACY, T, nrows, V, NULL, &vm);
+      g_autofree char *vj = lf_metrics_to_json (&vm);
+      json_builder_set_member_name (b, "validation_metrics");
+      json_builder_add_value (b, json_from_string (vj, NULL));
+    }
 
   double total = (double) (g_get_monotonic_time () - r->t_start) / 1e6;
   json_builder_set_member_name (b, "time_s");
@@ -698,6 +744,8 @@ run_clear (Run *r)
     g_array_unref (r->rows);
   if (r->row_exp)
     g_array_unref (r->row_exp);
+  if (r->vrows)
+    g_array_unref (r->vrows);
   g_free (r->baseline);
   g_free (r->config_hash);
   g_free (r->ckpt_path);
@@ -719,6 +767,7 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
   Run r = { .o = o, .t_start = g_get_monotonic_time (), .tty = isatty (2) && !o->quiet };
   r.rows = g_array_new (FALSE, FALSE, sizeof (double));
   r.row_exp = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  r.vrows = g_array_new (FALSE, FALSE, sizeof (double));
   gboolean ok = setup (&r, error);
   if (ok && o->out_path)
     {
