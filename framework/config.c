@@ -9,8 +9,9 @@
 
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
-    "class-incremental|task-incremental|domain-incremental",
-    "how experiences differ: new classes, new tasks (task id given), or new input domains" },
+    "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification",
+    "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
+    "language modelling over domains in sequence (a loss matrix), or classifying which domain a text comes from" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -19,6 +20,8 @@ const LfParam lf_scenario_params[] = {
     "seed of a shuffled class order; -1: the natural order 0..C-1 (as van de Ven & Tolias and Mammoth)" },
   { "class_order", LF_PARAM_INT_LIST, "[]", 0, 1e9, NULL,
     "explicit class order (a permutation of 0..C-1); overrides order_seed" },
+  { "context", LF_PARAM_INT, "128", 2, 1e6, NULL,
+    "text: tokens per sequence (byte-level: one token per byte, plus begin and end tokens); longer texts are cut" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,
     "fraction of each experience's training data kept for validation (early stopping, tuning)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
@@ -47,6 +50,8 @@ const LfParam lf_train_params[] = {
   { "early_stopping_patience", LF_PARAM_INT, "0", 0, 100000, NULL,
     "epochs without validation improvement before stopping (0: off; needs validation_fraction > 0)" },
   { "log_every", LF_PARAM_INT, "10", 1, 1e9, NULL, "steps between lines of the per-step log" },
+  { "tokens", LF_PARAM_INT, "0", 0, 1e15, NULL,
+    "text: a budget of training tokens per experience instead of epochs (0: use epochs)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -98,20 +103,10 @@ lf_nearest_name (const char *s, const char *const *candidates)
 
 /* ---- reading -------------------------------------------------------------- */
 
-JsonObject *
-lf_config_load (const char *path, GError **error)
+/* The parsed document's root as a config object, or an error naming path. */
+static JsonObject *
+config_root (JsonParser *parser, const char *path, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) local = NULL;
-  if (!json_parser_load_from_file (parser, path, &local))
-    {
-      /* json-glib's message carries "line:column: ..." for syntax errors */
-      if (local->domain == JSON_PARSER_ERROR)
-        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s:%s", path, local->message);
-      else
-        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: %s", path, local->message);
-      return NULL;
-    }
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
@@ -119,6 +114,38 @@ lf_config_load (const char *path, GError **error)
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));
+}
+
+JsonObject *
+lf_config_load (const char *path, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local = NULL;
+  if (!json_parser_load_from_file (parser, path, &local))
+    {
+      /* json-glib's message carries "FILE:line:column: ..." for syntax errors */
+      if (local->domain == JSON_PARSER_ERROR && g_str_has_prefix (local->message, path))
+        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s", local->message);
+      else if (local->domain == JSON_PARSER_ERROR)
+        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s:%s", path, local->message);
+      else
+        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: %s", path, local->message);
+      return NULL;
+    }
+  return config_root (parser, path, error);
+}
+
+JsonObject *
+lf_config_load_data (const char *data, gssize len, const char *path, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local = NULL;
+  if (!json_parser_load_from_data (parser, data, len, &local))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s:%s", path, local->message);
+      return NULL;
+    }
+  return config_root (parser, path, error);
 }
 
 /* --set a.b.c=VALUE: VALUE is JSON if it parses, else a string. */

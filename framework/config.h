@@ -12,6 +12,9 @@ extern const LfParam lf_train_params[];
 const char *lf_nearest_name (const char *s, const char *const *candidates);
 /* Parses a config file; errors carry path:line:column. */
 JsonObject *lf_config_load (const char *path, GError **error);
+/* The same from text in memory (len -1: NUL-terminated); path only names it
+ * in messages. */
+JsonObject *lf_config_load_data (const char *data, gssize len, const char *path, GError **error);
 /* Applies one --set key.path=value (value parsed as JSON, else a string). */
 gboolean    lf_config_set (JsonObject *cfg, const char *assignment, GError **error);
 /* Unknown top-level keys (with a suggestion), missing sections, seed/threads. */

@@ -81,6 +81,9 @@ typedef struct {
   int32_t       *label_map;           /* dataset class -> model class */
   int32_t       *class_order;         /* n_classes */
   gboolean       task_ids;            /* task ids at train and test */
+  gboolean       sequences;           /* text: batches carry tokens     */
+  gboolean       lm;                  /* continual pre-training: next-token loss, a loss matrix */
+  int64_t        context;             /* tokens per sequence            */
   gboolean       mask_by_task;        /* logits masked to the sample's task's classes */
 } LfScenario;
 

@@ -638,6 +638,24 @@ lf_matrix_plan_new (const LfMatrixOptions *o, GError **error)
   return p;
 }
 
+LfMatrixPlan *
+lf_matrix_plan_new_from_data (const LfMatrixOptions *o, const char *data, gssize len, LfPluginRegistry *reg,
+                              GError **error)
+{
+  LfMatrixPlan *p = g_new0 (LfMatrixPlan, 1);
+  p->mx = (Matrix) { .o = o, .cells = g_ptr_array_new_with_free_func ((GDestroyNotify) cell_free), .t0 = now_s () };
+  JsonObject *m = lf_config_load_data (data, len, o->matrix_path, error);
+  gboolean ok = m != NULL && build_cells (&p->mx, m, reg, error);
+  if (m)
+    json_object_unref (m);
+  if (!ok)
+    {
+      lf_matrix_plan_free (p);
+      return NULL;
+    }
+  return p;
+}
+
 void
 lf_matrix_plan_free (LfMatrixPlan *p)
 {
@@ -661,6 +679,12 @@ const char *
 lf_matrix_plan_describe (LfMatrixPlan *p, int i)
 {
   return ((Cell *) p->mx.cells->pdata[i])->id;
+}
+
+JsonObject *
+lf_matrix_plan_config (LfMatrixPlan *p, int i)
+{
+  return ((Cell *) p->mx.cells->pdata[i])->config;
 }
 
 gboolean

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "host.h"
+#include "plugin-private.h"
 
 typedef struct {
   const char *matrix_path;
@@ -24,10 +25,19 @@ gboolean lf_matrix_run (const LfMatrixOptions *o, int *n_failed, GError **error)
  * launcher): every rank builds the same plan from the same file. */
 typedef struct LfMatrixPlan LfMatrixPlan;
 LfMatrixPlan *lf_matrix_plan_new (const LfMatrixOptions *o, GError **error);
+/* The cells of a matrix given as text (len -1: NUL-terminated), resolved
+ * against reg, touching no file: o->matrix_path only names the text in
+ * messages, o->out_dir is not read.  Such a plan is for looking at (cell
+ * count, ids, configs), not for running.  NULL with error as
+ * lf_matrix_plan_new. */
+LfMatrixPlan *lf_matrix_plan_new_from_data (const LfMatrixOptions *o, const char *data, gssize len,
+                                           LfPluginRegistry *reg, GError **error);
 void          lf_matrix_plan_free (LfMatrixPlan *p);
 int           lf_matrix_plan_n_cells (LfMatrixPlan *p);
 gboolean      lf_matrix_plan_pending (LfMatrixPlan *p, int i);
 const char   *lf_matrix_plan_describe (LfMatrixPlan *p, int i);
+/* Cell i's config, as its config.json has it (borrowed). */
+JsonObject   *lf_matrix_plan_config (LfMatrixPlan *p, int i);
 /* Runs cell i here, waiting for it (limits apply); TRUE when it succeeded. */
 gboolean      lf_matrix_plan_run_cell (LfMatrixPlan *p, int i, GError **error);
 /* Reads back cell i's status after another process ran it. */

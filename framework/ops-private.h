@@ -35,3 +35,6 @@ void lf_cross_entropy_backward (LfTensor *out);
 void lf_mse_backward (LfTensor *out);
 void lf_distill_kl_backward (LfTensor *out);
 void lf_custom_backward (LfTensor *out);
+void lf_rmsnorm_backward (LfTensor *out);
+void lf_rope_backward (LfTensor *out);
+void lf_attention_backward (LfTensor *out);

@@ -42,6 +42,9 @@ const LfOpInfo lf_op_table[] = {
   [LF_OP_MSE]           = { "mse",           lf_mse_backward },
   [LF_OP_DISTILL_KL]    = { "distill_kl",    lf_distill_kl_backward },
   [LF_OP_CUSTOM]        = { "custom",        lf_custom_backward },
+  [LF_OP_RMSNORM]       = { "rmsnorm",       lf_rmsnorm_backward },
+  [LF_OP_ROPE]          = { "rope",          lf_rope_backward },
+  [LF_OP_ATTENTION]     = { "attention",     lf_attention_backward },
 };
 
 _Static_assert (G_N_ELEMENTS (lf_op_table) == LF_OP_COUNT,

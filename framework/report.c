@@ -825,17 +825,33 @@ write_report_file (const char *dir, const char *name, const char *text, GError *
   return TRUE;
 }
 
-static gboolean
-report_run (const char *dir, const char *out_dir, char **index_path, GError **error)
+LfReport *
+lf_rpt_read (const char *dir, const char *out_dir, GError **error)
 {
   g_autoptr (LfReport) r = report_new (dir, out_dir);
   if (!load_index (r, error))
-    return FALSE;
+    return NULL;
   load_cells (r);
   group (r);
   for (guint i = 0; i < r->sections->len; i++)
     section_stats (r->sections->pdata[i]);
   overall_ranks (r);
+  return g_steal_pointer (&r);
+}
+
+void
+lf_rpt_free (LfReport *r)
+{
+  if (r != NULL)
+    report_free (r);
+}
+
+static gboolean
+report_run (const char *dir, const char *out_dir, char **index_path, GError **error)
+{
+  g_autoptr (LfReport) r = lf_rpt_read (dir, out_dir, error);
+  if (r == NULL)
+    return FALSE;
   /* everything in memory first: a failure leaves no partial report */
   g_autofree char *csv = lf_rpt_write_csv (r);
   g_autofree char *md = lf_rpt_write_md (r);

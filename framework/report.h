@@ -121,6 +121,15 @@ gboolean lf_rpt_node_is_num (JsonNode *n);
 /* The index of string s in the array of strings a, or -1. */
 int      lf_rpt_str_index (GPtrArray *a, const char *s);
 
+/* Reads DIR (index.json and each cell's status, result and step log),
+ * groups the cells and computes every statistic: all the writers need.
+ * out_dir: where the report will go (NULL: DIR/report).  NULL with error
+ * when index.json is missing or malformed; a cell whose files are missing
+ * or malformed becomes "unreadable" with the reason.  Free with
+ * lf_rpt_free. */
+LfReport *lf_rpt_read (const char *dir, const char *out_dir, GError **error);
+void      lf_rpt_free (LfReport *r);
+
 /* ---- text and its formatting (report-write.c) -------------------------------
  * The fmt functions write "—" for an undefined (NaN) value. */
 

@@ -45,6 +45,7 @@ typedef struct {
   double       *baseline;
   double        t_train, t_eval;
   int64_t       train_samples;
+  int64_t       train_tokens;
   FILE         *steplog;
   gboolean      tty;
   gint64        t_start;
@@ -202,7 +203,8 @@ setup (Run *r, GError **error)
     .n_classes = r->sc->model_classes,
     .n_tasks = r->sc->n_exp,
     .multi_head = r->sc->mask_by_task,
-    .vocab = r->ds->di.vocab,
+    .vocab = r->sc->sequences ? LF_BYTE_VOCAB : 0,
+    .context = r->sc->sequences ? r->sc->context : 0,
   };
   memcpy (spec.input_shape, r->ds->di.input_shape, sizeof spec.input_shape);
   r->model = lf_model_create (r->mi, r->mp, &spec, lf_rng_key (r->seed, 0, 0, 0, "model-init"), error);
@@ -307,20 +309,32 @@ write_checkpoint (Run *r, int64_t e, GError **error)
 
 /* ---- evaluation ---- */
 
+/* Accuracy on a list of ids, or for a language model the mean next-token
+ * loss (nats per predicted token). */
 static double
 evaluate (Run *r, int64_t e, gboolean use_predict, GArray *ids)
 {
   int64_t n = ids->len, B = lf_params_get_int (r->tp, "eval_batch_size"), correct = 0;
+  double nll = 0, tokens = 0;
   const int64_t *all = (const int64_t *) ids->data;
-  (void) e;
+  LfSplit split = ids == r->sc->exps[e].valid ? LF_SPLIT_TRAIN : LF_SPLIT_TEST;
   for (int64_t s = 0; s < n; s += B)
     {
       int64_t b = MIN (B, n - s);
       lf_tape_push (FALSE);
-      LfBatch *batch = lf_scenario_batch (r->sc, r->ds, ids == r->sc->exps[e].valid ? LF_SPLIT_TRAIN : LF_SPLIT_TEST,
-                                          all + s, b);
+      LfBatch *batch = lf_scenario_batch (r->sc, r->ds, split, all + s, b);
       LfModelOutput out;
       lf_model_forward (r->model, batch, FALSE, &out);
+      if (r->sc->lm)
+        {
+          int64_t kept = 0;
+          for (int64_t i = 0; i < b * batch->seq_len; i++)
+            kept += batch->labels[i] >= 0;
+          nll += lf_tensor_data (lf_ctx_task_loss (&r->ctx, batch, &out))[0] * (double) kept;
+          tokens += (double) kept;
+          lf_tape_pop ();
+          continue;
+        }
       out.logits = lf_scenario_mask_logits (r->sc, batch, out.logits);
       int32_t *pred = lf_arena_alloc ((size_t) b * sizeof (int32_t));
       if (use_predict && S_HAS (r, predict))
@@ -342,6 +356,8 @@ evaluate (Run *r, int64_t e, gboolean use_predict, GArray *ids)
         correct += pred[i] == batch->labels[i];
       lf_tape_pop ();
     }
+  if (r->sc->lm)
+    return tokens > 0 ? nll / tokens : NAN;
   return n > 0 ? (double) correct / (double) n : NAN;
 }
 
@@ -368,6 +384,14 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
   int64_t since_best = 0;
   g_autoptr (LfSnapshot) best = NULL;
   int64_t steps_per_epoch = (sel->n + B - 1) / B;
+  /* text with a token budget: epochs until the budget is spent */
+  const int64_t budget = r->sc->sequences ? lf_params_get_int (r->tp, "tokens") : 0;
+  int64_t exp_tokens = 0;
+  if (budget > 0)
+    {
+      int64_t per_epoch = MAX (1, sel->n * r->sc->context);
+      sel->epochs = (budget + per_epoch - 1) / per_epoch + 1;
+    }
   r->sched.total_steps = steps_per_epoch * sel->epochs;
   int64_t exp_step = 0;
   double t0 = now_s ();
@@ -446,6 +470,15 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
           if (S_HAS (r, after_step))
             r->svt->after_step (r->strat, &r->ctx, batch);
           r->train_samples += batch->n;
+          if (r->sc->sequences)
+            {
+              /* tokens trained on: predicted positions (LM) or non-padding ones */
+              int64_t k = 0;
+              for (int64_t i = 0; i < batch->n * batch->seq_len; i++)
+                k += r->sc->lm ? batch->labels[i] >= 0 : batch->tokens[i] != LF_TOKEN_PAD;
+              r->train_tokens += k;
+              exp_tokens += k;
+            }
           lf_tape_pop ();
           if (log_now)
             fprintf (r->steplog, "{\"step\": %" G_GINT64_FORMAT ", \"experience\": %" G_GINT64_FORMAT
@@ -454,6 +487,8 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
           loss_sum += lv;
           loss_n++;
           r->ctx.step++;
+          if (budget > 0 && exp_tokens >= budget)
+            break;
           if (r->tty && exp_step % 20 == 0)
             {
               double el = now_s () - t0, frac = (double) (exp_step + 1) / (double) (steps_per_epoch * sel->epochs);
@@ -481,6 +516,13 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
                         " (validation %.4f, best %.4f)", e + 1, ep + 1, vacc, best_val);
               break;
             }
+        }
+      if (budget > 0 && exp_tokens >= budget)
+        {
+          progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT ": %" G_GINT64_FORMAT
+                    " tokens (budget %" G_GINT64_FORMAT ") loss %.4f", e + 1, r->sc->n_exp, exp_tokens, budget,
+                    loss_n ? loss_sum / (double) loss_n : NAN);
+          break;
         }
       if (!r->tty)
         progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " epoch %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
@@ -595,7 +637,8 @@ result_json (Run *r)
   json_builder_add_value (b, lf_resolved_to_json (&r->res));
 
   json_builder_set_member_name (b, "matrix_kind");
-  json_builder_add_string_value (b, "accuracy");
+  LfMatrixKind kind = r->sc->lm ? LF_MATRIX_LOSS : LF_MATRIX_ACCURACY;
+  json_builder_add_string_value (b, lf_matrix_kind_name (kind));
   json_builder_set_member_name (b, "matrix");
   json_builder_begin_array (b);
   const double *R = (const double *) r->rows->data;
@@ -619,11 +662,25 @@ result_json (Run *r)
   json_builder_end_array (b);
 
   LfMetrics m;
-  lf_metrics_compute_rows (LF_MATRIX_ACCURACY, T, nrows, R, r->baseline, &m);
+  lf_metrics_compute_rows (kind, T, nrows, R, r->baseline, &m);
   g_autofree char *mj = lf_metrics_to_json (&m);
   json_builder_set_member_name (b, "metrics");
   json_builder_add_value (b, json_from_string (mj, NULL));
 
+  if (r->sc->lm && nrows > 0)
+    {
+      /* nats per token -> bits per token; tokens are bytes (plus the end token) */
+      json_builder_set_member_name (b, "bits_per_byte");
+      json_builder_begin_array (b);
+      for (int64_t j = 0; j < T; j++)
+        json_builder_add_value (b, double_node (R[(nrows - 1) * T + j] / G_LN2));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "domains");
+      json_builder_begin_array (b);
+      for (int64_t j = 0; j < T; j++)
+        json_builder_add_string_value (b, r->ds->di.domain_names ? r->ds->di.domain_names[j] : "");
+      json_builder_end_array (b);
+    }
   if (r->vrows->len == r->rows->len && r->vrows->len > 0)
     {
       const double *V = (const double *) r->vrows->data;
@@ -638,7 +695,7 @@ result_json (Run *r)
         }
       json_builder_end_array (b);
       LfMetrics vm;
-      lf_metrics_compute_rows (LF_MATRIX_ACCURACY, T, nrows, V, NULL, &vm);
+      lf_metrics_compute_rows (kind, T, nrows, V, NULL, &vm);
       g_autofree char *vj = lf_metrics_to_json (&vm);
       json_builder_set_member_name (b, "validation_metrics");
       json_builder_add_value (b, json_from_string (vj, NULL));
@@ -663,8 +720,13 @@ result_json (Run *r)
   json_builder_add_int_value (b, r->ctx.step);
   json_builder_set_member_name (b, "train_samples_per_s");
   json_builder_add_value (b, double_node (r->t_train > 0 ? (double) r->train_samples / r->t_train : NAN));
+  json_builder_set_member_name (b, "train_tokens");
+  json_builder_add_int_value (b, r->train_tokens);
   json_builder_set_member_name (b, "train_tokens_per_s");
-  json_builder_add_null_value (b);
+  if (r->sc->sequences && r->t_train > 0)
+    json_builder_add_value (b, double_node ((double) r->train_tokens / r->t_train));
+  else
+    json_builder_add_null_value (b);
   json_builder_end_object (b);
 
   struct rusage ru;

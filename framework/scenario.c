@@ -126,14 +126,29 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
   int64_t T = lf_params_get_int (p, "experiences");
   double vfrac = lf_params_get_float (p, "validation_fraction");
 
-  if (g_str_equal (type, "class-incremental"))
+  sc->sequences = ds->vt->sequence != NULL && ds->di.input_ndim == 0;
+  sc->context = lf_params_get_int (p, "context");
+  gboolean text_type = g_str_equal (type, "continual-pretraining") || g_str_equal (type, "text-classification");
+  if (text_type && !sc->sequences)
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.type: %s needs a text dataset, and %s has dense inputs", type, ds->info->name);
+      goto fail;
+    }
+  if (g_str_equal (type, "continual-pretraining"))
+    {
+      /* one experience per natural domain, a next-token loss */
+      sc->type = LF_SCENARIO_DOMAIN_IL;
+      sc->lm = TRUE;
+    }
+  else if (g_str_equal (type, "class-incremental") || g_str_equal (type, "text-classification"))
     sc->type = LF_SCENARIO_CLASS_IL;
   else if (g_str_equal (type, "task-incremental"))
     sc->type = LF_SCENARIO_TASK_IL;
   else
     sc->type = LF_SCENARIO_DOMAIN_IL;
-  sc->domains = LF_DOMAINS_SPLIT;
-  if (sc->type == LF_SCENARIO_DOMAIN_IL)
+  sc->domains = sc->lm ? LF_DOMAINS_NATURAL : LF_DOMAINS_SPLIT;
+  if (sc->type == LF_SCENARIO_DOMAIN_IL && !sc->lm)
     {
       if (g_str_equal (domains, "permutation")) sc->domains = LF_DOMAINS_PERMUTATION;
       else if (g_str_equal (domains, "rotation")) sc->domains = LF_DOMAINS_ROTATION;
@@ -145,7 +160,16 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
                    "scenario.domains: \"%s\" applies to domain-incremental scenarios, not %s", domains, type);
       goto fail;
     }
-  if (C <= 0)
+  if (!sc->lm && C > 0 && ds->vt->label == NULL)
+    {
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_PLUGIN,
+                   "dataset %s declares %" G_GINT64_FORMAT " classes but gives no labels (its label slot is empty)",
+                   ds->info->name, C);
+      goto fail;
+    }
+  if (sc->lm)
+    C = MAX (C, 1);   /* labels play no part in language modelling */
+  else if (C <= 0)
     {
       g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
                    "scenario.type: %s needs class labels, and dataset %s has none", type, ds->info->name);
@@ -237,7 +261,7 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
             g_array_append_val (x->classes, cc);
           }
     }
-  sc->model_classes = sc->type == LF_SCENARIO_DOMAIN_IL && split_by_class ? C / T : C;
+  sc->model_classes = sc->lm ? 0 : sc->type == LF_SCENARIO_DOMAIN_IL && split_by_class ? C / T : C;
   sc->task_ids = sc->type == LF_SCENARIO_TASK_IL;
   sc->mask_by_task = sc->type == LF_SCENARIO_TASK_IL;
 
@@ -247,7 +271,7 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
       int64_t n = split == 0 ? sc->n_train : sc->n_test;
       for (int64_t i = 0; i < n; i++)
         {
-          int32_t c = ds->vt->label (ds->self, (LfSplit) split, i);
+          int32_t c = sc->lm ? 0 : ds->vt->label (ds->self, (LfSplit) split, i);
           if (c < 0 || c >= C)
             {
               g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
@@ -361,12 +385,48 @@ lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int
       idx[i] = ids[i] % N;
       int64_t e = ids[i] / N;
       tasks[i] = (int32_t) e;
-      labels[i] = sc->label_map[ds->vt->label (ds->self, split, idx[i])];
+      labels[i] = sc->lm || ds->vt->label == NULL ? 0 : sc->label_map[ds->vt->label (ds->self, split, idx[i])];
       transformed |= sc->exps[e].perm != NULL || sc->exps[e].angle != 0;
     }
   b->sample_ids = sid;
   b->labels = labels;
   b->task_ids = sc->task_ids ? tasks : NULL;
+  if (sc->sequences)
+    {
+      /* byte-level tokens: BOS, the bytes, EOS, PAD; a language model
+       * predicts token t+1 at position t */
+      int64_t T = sc->context;
+      int32_t *tok = lf_arena_alloc ((size_t) MAX (n * T, 1) * sizeof (int32_t));
+      int32_t *tgt = sc->lm ? lf_arena_alloc ((size_t) MAX (n * T, 1) * sizeof (int32_t)) : NULL;
+      uint8_t *mask = sc->lm ? lf_arena_alloc ((size_t) MAX (n * T, 1)) : NULL;
+      for (int64_t i = 0; i < n; i++)
+        {
+          const uint8_t *bytes;
+          int64_t len = ds->vt->sequence (ds->self, split, idx[i], &bytes);
+          /* the sequence s: s[0] = BOS, s[1..len] = bytes, s[len+1] = EOS */
+          for (int64_t t = 0; t < T; t++)
+            {
+              int64_t at = t;
+              int32_t cur = at == 0 ? LF_TOKEN_BOS : at <= len ? bytes[at - 1] : at == len + 1 ? LF_TOKEN_EOS : LF_TOKEN_PAD;
+              tok[i * T + t] = cur;
+              if (tgt)
+                {
+                  int64_t nx = t + 1;
+                  int32_t next = nx <= len ? bytes[nx - 1] : nx == len + 1 ? LF_TOKEN_EOS : -100;
+                  tgt[i * T + t] = next;
+                  mask[i * T + t] = next >= 0;
+                }
+            }
+        }
+      b->tokens = tok;
+      b->seq_len = T;
+      if (sc->lm)
+        {
+          b->labels = tgt;
+          b->loss_mask = mask;
+        }
+      return b;
+    }
   if (ds->vt->fill_inputs)
     {
       int64_t D = ds->input_numel, shape[2] = { n, D };
@@ -400,7 +460,7 @@ lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int
 LfTensor *
 lf_scenario_mask_logits (const LfScenario *sc, const LfBatch *batch, LfTensor *logits)
 {
-  if (!sc->mask_by_task)
+  if (!sc->mask_by_task || sc->lm)
     return logits;
   int64_t n = batch->n, C = lf_tensor_dim (logits, -1);
   int64_t shape[2] = { n, C };

@@ -109,8 +109,14 @@ lf_ctx_forward (LfStrategyCtx *ctx, const LfBatch *batch, gboolean training, LfM
 LfTensor *
 lf_ctx_task_loss (LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutput *out)
 {
-  (void) ctx;
   LfCrossEntropyOptions o = LF_CROSS_ENTROPY_OPTIONS_INIT;
+  if (ctx->sc->lm)
+    {
+      /* next-token loss over every position the loss mask keeps */
+      int64_t V = lf_tensor_dim (out->logits, -1), rows = batch->n * batch->seq_len;
+      int64_t shape[2] = { rows, V };
+      return lf_cross_entropy (lf_reshape (out->logits, 2, shape), batch->labels, &o);
+    }
   o.weights = batch->weights;
   return lf_cross_entropy (out->logits, batch->labels, &o);
 }

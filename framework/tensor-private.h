@@ -58,6 +58,9 @@ typedef enum {
   LF_OP_MSE,
   LF_OP_DISTILL_KL,
   LF_OP_CUSTOM,
+  LF_OP_RMSNORM,
+  LF_OP_ROPE,
+  LF_OP_ATTENTION,
   LF_OP_COUNT
 } LfOpId;
 

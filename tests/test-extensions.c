@@ -84,6 +84,24 @@ run_config (const char *name, const char *model, const char *strategy, const cha
   return res;
 }
 
+/* Runs one whole config text and returns its result. */
+static JsonObject *
+run_ok (const char *name, const char *text)
+{
+  g_autofree char *cname = g_strconcat (name, ".json", NULL), *oname = g_strconcat (name, "-result.json", NULL);
+  g_autofree char *cfg = g_build_filename (dir, cname, NULL), *out = g_build_filename (dir, oname, NULL);
+  g_assert_true (g_file_set_contents (cfg, text, -1, NULL));
+  g_autofree char *err = NULL;
+  int rc = run_cli (&err, "run", cfg, "--out", out, "--quiet", NULL);
+  if (rc != 0)
+    g_printerr ("%s: %s", name, err);
+  g_assert_cmpint (rc, ==, 0);
+  g_autofree char *result = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (out, &result, &len, NULL));
+  return parse_object (result, (gssize) len);
+}
+
 static double
 matrix_at (JsonObject *res, guint i, guint j)
 {
@@ -263,6 +281,57 @@ test_ncm (void)
   g_assert_cmpfloat (average_accuracy (ncm), >, average_accuracy (naive) + 0.2);
 }
 
+/* Text through the host: continual pre-training gives a loss matrix, and
+ * cumulative forgets less than naive; text classification learns domains. */
+static void
+test_text (void)
+{
+  if (!g_file_test ("/usr/share/games/fortunes/computers", G_FILE_TEST_IS_REGULAR)
+      || !g_file_test ("/usr/share/games/fortunes/de/computer", G_FILE_TEST_IS_REGULAR)
+      || !g_file_test ("/usr/share/games/fortunes/it/italia", G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("Debian's fortunes, fortunes-de and fortunes-it are not installed (scripts/install-deps.sh installs them)");
+      return;
+    }
+  double forgetting[2];
+  const char *strategies[2] = { "naive", "cumulative" };
+  for (int k = 0; k < 2; k++)
+    {
+      g_autofree char *cfg = g_strdup_printf (
+        "{\"model\": {\"name\": \"x-bigram\"}, \"strategy\": {\"name\": \"%s\"},"
+        " \"dataset\": {\"name\": \"fortunes\", \"domains\": [\"en/computers\", \"de/computer\", \"it/italia\"]},"
+        " \"scenario\": {\"type\": \"continual-pretraining\", \"context\": 64},"
+        " \"train\": {\"batch_size\": 32, \"lr\": 0.05, \"tokens\": 60000}}", strategies[k]);
+      g_autofree char *name = g_strdup_printf ("cpt-%s", strategies[k]);
+      g_autoptr (JsonObject) res = run_ok (name, cfg);
+      g_assert_cmpstr (json_object_get_string_member (res, "matrix_kind"), ==, "loss");
+      JsonArray *m = json_object_get_array_member (res, "matrix");
+      g_assert_cmpuint (json_array_get_length (m), ==, 3);
+      /* every loss is below the untrained model's on the domain it trained on */
+      JsonArray *base = json_object_get_array_member (res, "baseline");
+      for (guint j = 0; j < 3; j++)
+        g_assert_cmpfloat (json_array_get_double_element (json_array_get_array_element (m, j), j), <,
+                           json_array_get_double_element (base, j));
+      JsonObject *tp = json_object_get_object_member (res, "throughput");
+      g_assert_cmpint (json_object_get_int_member (tp, "train_tokens"), >=, 3 * 60000);
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (res, "bits_per_byte")), ==, 3);
+      forgetting[k] = json_object_get_double_member (json_object_get_object_member (res, "metrics"),
+                                                     "average_forgetting");
+    }
+  g_test_message ("forgetting (rise in loss): naive %.4f, cumulative %.4f", forgetting[0], forgetting[1]);
+  g_assert_cmpfloat (forgetting[0], >, 0);
+  g_assert_cmpfloat (forgetting[1], <, forgetting[0]);
+
+  g_autoptr (JsonObject) cls = run_ok ("text-cls",
+    "{\"model\": {\"name\": \"x-bigram\"}, \"strategy\": {\"name\": \"joint\"},"
+    " \"dataset\": {\"name\": \"fortunes\", \"domains\": [\"en/computers\", \"de/computer\"]},"
+    " \"scenario\": {\"type\": \"text-classification\", \"experiences\": 1, \"context\": 64},"
+    " \"train\": {\"epochs\": 20, \"batch_size\": 32, \"lr\": 0.05}}");
+  /* English vs German computer fortunes: bytes tell them apart */
+  JsonArray *m = json_object_get_array_member (cls, "matrix");
+  g_assert_cmpfloat (json_array_get_double_element (json_array_get_array_element (m, 0), 0), >, 0.8);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -281,6 +350,7 @@ main (int argc, char **argv)
   g_test_add_func ("/extensions/prefix", test_prefix);
   g_test_add_func ("/extensions/project", test_project);
   g_test_add_func ("/extensions/ncm", test_ncm);
+  g_test_add_func ("/extensions/text", test_text);
   int rc = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
   if (system (cmd) != 0)

@@ -9,6 +9,13 @@
 
 G_BEGIN_DECLS
 
+/* Byte-level text: tokens 0..255 are the bytes, then three specials.  A
+ * sequence is BOS, its bytes, EOS, then PAD up to the context. */
+#define LF_TOKEN_BOS   256
+#define LF_TOKEN_EOS   257
+#define LF_TOKEN_PAD   258
+#define LF_BYTE_VOCAB  259
+
 /* What the scenario tells a model when it is created. */
 typedef struct {
   size_t   struct_size;
@@ -18,13 +25,15 @@ typedef struct {
   int64_t  n_tasks;            /* experiences in the scenario                    */
   gboolean multi_head;         /* task-incremental: classes are split by task and
                                 * logits are masked to the sample's task         */
-  int64_t  vocab;              /* sequences: token alphabet (with specials)      */
-  int64_t  context;            /* sequences: longest input                       */
+  int64_t  vocab;              /* sequences: token alphabet with the specials
+                                * (LF_BYTE_VOCAB for byte-level text), else 0    */
+  int64_t  context;            /* sequences: tokens per sequence, else 0         */
   void    *reserved[4];
 } LfDataSpec;
 
 typedef struct {
-  LfTensor *logits;     /* classification: (n, n_classes); language model: (n, T, vocab) */
+  LfTensor *logits;     /* classification: (n, n_classes); language model (n_classes 0):
+                         * (n, T, vocab), position t predicting token t+1     */
   LfTensor *features;   /* (n, d): the representation the head reads          */
 } LfModelOutput;
 
