@@ -110,6 +110,38 @@ LfTensor *lf_mse (LfTensor *a, LfTensor *b);
  * the teacher gets no gradient. -> (1) */
 LfTensor *lf_distill_kl (LfTensor *student, LfTensor *teacher, double temperature);
 
+/* ---- transformer ----------------------------------------------------------- */
+
+/* Activations are (B, T, H, Dh): the (B, T, H*Dh) output of a projection
+ * reshaped, never transposed.  These ops are fused (one node each) and
+ * their gradients are the same at any thread count. */
+
+/* RMSNorm (Hugging Face's LlamaRMSNorm): x: (..., D), weight: (D) or NULL
+ * -> (..., D),  y = weight * (x / sqrt(mean(x^2) + eps)), in LfReal (the
+ * mean of squares accumulated in double). */
+LfTensor *lf_rmsnorm (LfTensor *x, LfTensor *weight, double eps);
+/* Rotary position embedding, Hugging Face's rotate-half layout.  x: (B, T,
+ * H, head_dim) or (B, T, H*head_dim) -> same shape; axis 1 is the position,
+ * p = position_offset + t.  With half = head_dim / 2 and, for i < half,
+ * inv_freq_i = theta^(-2i/head_dim), a = p inv_freq_i:
+ *   y[i] = x[i] cos a - x[i+half] sin a,  y[i+half] = x[i+half] cos a + x[i] sin a.
+ * head_dim must be even; position_offset is the number of cached positions
+ * before x (0 in training).  LLaMA's theta is 10000. */
+LfTensor *lf_rope (LfTensor *x, int64_t head_dim, int64_t position_offset, double theta);
+/* Fused scaled-dot-product attention with grouped-query heads.
+ *   q: (B, T, Hq, Dh); k, v: (B, S, Hkv, Dh), Hq a multiple of Hkv (query
+ *   head h reads kv head h / (Hq / Hkv)) -> (B, T, Hq, Dh).
+ * prefix_k, prefix_v: (P, Hkv*Dh) or both NULL: learned keys and values
+ * (prefix tuning) placed before every sequence of the batch, seen by every
+ * query (never masked); their gradients are summed over the batch.
+ * softmax(q k^T / sqrt(Dh)) v over the P + S keys.  causal: query t sees
+ * the sequence's keys 0 .. S - T + t (S >= T required), so with a key/value
+ * cache the T queries are the last T positions of the S.  When recorded,
+ * the probabilities are kept for the backward: B*Hq*T*(P+S) values in the
+ * step's arena. */
+LfTensor *lf_attention (LfTensor *q, LfTensor *k, LfTensor *v, gboolean causal,
+                        LfTensor *prefix_k, LfTensor *prefix_v);
+
 /* ---- custom ops ------------------------------------------------------------ */
 
 /* A plugin's own differentiable op.  forward writes out's data from the
