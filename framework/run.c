@@ -598,8 +598,9 @@ run_experiences (Run *r, GError **error)
         }
       g_array_append_val (r->row_exp, e);
       g_free (row);
-      progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " done: accuracy on experience %"
-                G_GINT64_FORMAT " %.4f", e + 1, T, e + 1, g_array_index (r->rows, double, r->rows->len - (guint) T + (guint) e));
+      progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " done: %s on experience %"
+                G_GINT64_FORMAT " %.4f", e + 1, T, r->sc->lm ? "loss" : "accuracy", e + 1,
+                g_array_index (r->rows, double, r->rows->len - (guint) T + (guint) e));
       if (r->tty)
         fputc ('\n', stderr);
       if (e + 1 < T && !write_checkpoint (r, e, error))
