@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Transformer training speed: lifelong's `transformer` (continual
+# pre-training on fortunes) beside the same architecture in PyTorch
+# (benchmarks/transformer_torch.py), same BLIS kernel set and threads, at 1
+# and 2 threads, for the two configurations of the transformer issue.
+# Both count positions trained per second (batch x context per step: the
+# compute does not depend on padding).  Best of REPEAT interleaved runs.
+# Target: lifelong >= 1.2x PyTorch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPEAT=${REPEAT:-2}
+bash scripts/install-deps.sh --bench
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+arch_id=$(./build/framework/lifelong --version | sed -n 's/.*BLIS_ARCH_TYPE=\([0-9]*\).*/\1/p')
+mkdir -p build/bench
+out=build/bench/transformer.jsonl
+: > "$out"
+configs=("128 4 4 64 32" "256 6 8 128 16")
+for r in $(seq "$REPEAT"); do
+  for cfg in "${configs[@]}"; do
+    read -r d layers heads ctx batch <<< "$cfg"
+    for t in 1 2; do
+      ./build/framework/lifelong run benchmarks/runs/transformer-fortunes.json --quiet --threads "$t" \
+        --set model.d_model=$d --set model.layers=$layers --set model.heads=$heads \
+        --set scenario.context=$ctx --set train.batch_size=$batch --set train.tokens=$((batch * ctx * 40)) \
+        --out build/bench/tf-run.json
+      /usr/bin/python3 - "$t" "$d" "$layers" "$ctx" "$batch" >> "$out" <<'PY'
+import json, sys
+t, d, layers, ctx, batch = map(int, sys.argv[1:])
+r = json.load(open("build/bench/tf-run.json"))
+steps, secs = r["throughput"]["steps"], r["time_s"]["train"]
+print(json.dumps({"impl": "lifelong", "threads": t, "d": d, "layers": layers, "ctx": ctx, "batch": batch,
+                  "params": r["parameters"]["total"], "tokens_per_s": steps * batch * ctx / secs}))
+PY
+      OMP_NUM_THREADS=$t BLIS_NUM_THREADS=$t BLIS_ARCH_TYPE=$arch_id /usr/bin/python3 benchmarks/transformer_torch.py \
+        --threads "$t" --d "$d" --layers "$layers" --heads "$heads" --ctx "$ctx" --batch "$batch" >> "$out"
+    done
+  done
+done
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+best = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    k = (r["impl"], r["d"], r["threads"])
+    best[k] = max(best.get(k, 0), r["tokens_per_s"])
+print("| config | threads | lifelong tokens/s | PyTorch tokens/s | ratio (target >= 1.2) |")
+print("|---|---|---|---|---|")
+for d, name in ((128, "d128 L4 H4 ctx64 b32"), (256, "d256 L6 H8 ctx128 b16")):
+    for t in (1, 2):
+        l, p = best[("lifelong", d, t)], best[("pytorch", d, t)]
+        print(f"| {name} | {t} | {l:.0f} | {p:.0f} | {l / p:.2f} |")
+PY
