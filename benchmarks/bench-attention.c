@@ -1,9 +1,12 @@
 /* lifelong benchmark — fused attention (lf_attention: plain C loops inside
  * an OpenMP loop over (batch, head) pairs) against the BLIS design it
  * replaced: a serial loop over the pairs, each with strided lf_gemm calls
- * (BLIS threads inside), a transpose being a stride change.  Forward and
- * backward, causal, at the sizes the LLaMA-style model uses.  Prints one
- * JSON line per configuration; never part of the test suite. */
+ * (BLIS threads inside), a transpose being a stride change, computing the
+ * whole T x T square as a GEMM must (the fused kernel skips the masked
+ * blocks).  Forward and backward, causal, at the sizes the LLaMA-style model
+ * uses; GFLOP/s count the causal half.  Prints one JSON line per
+ * configuration; never part of the test suite.
+ *   build/benchmarks/bench-attention [REPS] */
 #include "tensor-private.h"
 #include <stdio.h>
 #include <stdlib.h>

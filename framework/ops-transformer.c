@@ -169,8 +169,8 @@ lf_rmsnorm_backward (LfTensor *out)
  * table, computed per call (T*head_dim values, cheap next to the projections
  * around it) and kept in the arena when recorded.  The angle p * theta^(-2i/head_dim)
  * and its cos and sin are computed in double and rounded once (Hugging Face
- * forms the angle in float32, which at position 4096 differs by ~1e-4 rad;
- * this is the exact rotation).
+ * forms the angle in float32, off by a few 1e-4 rad at positions in the
+ * thousands; this is the exact rotation, rounded).
  *
  *   out1 = x1 cos - x2 sin,  out2 = x2 cos + x1 sin
  * with x1 = x[..., :half], x2 = x[..., half:].  The backward is the inverse
@@ -262,24 +262,57 @@ lf_rope_backward (LfTensor *out)
  *   row t is masked when s > S - T + t;  probs = softmax(scores);
  *   out_h (T, Dh) = probs [pv_g; v_bg].
  *
- * The products are plain C loops inside the OpenMP loop over (b, h) pairs,
- * not BLIS: at T = 64..128, Dh = 32 one head's GEMMs are 0.3-1 MFLOP, where
- * BLIS's packing and its per-call overhead dominate and its threads find
- * nothing to split, while the (b, h) pairs are plenty of independent work
- * (benchmarks/bench-attention.c measures both; BLIS must never be called
- * inside a parallel region, so the BLIS variant would be a serial loop over
- * pairs).  The keys are transposed once per pair into a (Dh, Lp) block, Lp
- * = L rounded up to AT_JB: a score row is then AT_JB-wide accumulators over
- * d, which vectorise, and a causal row stops at the first block past its
- * last key.  Every sum runs over an index in a fixed order within one pair
- * (d for a score, keys for an output), so the thread count cannot change a
- * bit.
+ * Why not BLIS: one head's products are tiny (T x Dh times Dh x L: 0.3 to
+ * 1 MFLOP at T = 64..128, Dh = 32), and BLIS may not be called inside a
+ * parallel region, so a BLIS design is a serial loop over (b, h) pairs with
+ * four to eight strided GEMMs each, and BLIS's own threads find nothing to
+ * split at these sizes (at two threads it ran 3-10x slower than at one).
+ * Here the pairs are the parallel work (an OpenMP loop over them), and every
+ * product is a small register-blocked kernel (mk_*: MK_M rows by MK_N
+ * columns of accumulators, the k loop outside) in plain C, compiled per ISA
+ * by target_clones.  benchmarks/bench-attention.c measures both designs: on
+ * AVX-512, causal, T = 64..256, Dh = 32..64, this is 1.2-1.7x faster than
+ * the BLIS loop at one thread (which also computes the masked half) and
+ * 3-10x faster at two.
+ *
+ * The keys (and, for the backward, the values) are transposed once per pair
+ * into a (Dh, Lp) block, Lp = L rounded up to MK_N and zero-padded, so a
+ * score row is a product like any other; causal rows skip the blocks past
+ * their last key and the backward's key/value products skip the queries
+ * that cannot see a key.  Every element is a sum over k in increasing order
+ * within one pair, with a blocking fixed by the shapes: the thread count
+ * cannot change a bit, and a query row gives the same bits whether it is
+ * computed with the whole sequence or as the last rows over a cache.
  *
  * Saved for the backward (when recorded): the probabilities, (B, Hq, T, L)
  * LfReals in the arena — 4 MB per layer at B = 16, Hq = 8, T = L = 128 in
  * float — with masked entries exactly 0.  Evaluation saves nothing. */
 
-#define AT_JB 32
+/* MK_M rows by MK_N columns of accumulators: two 64-byte vectors a row
+ * (GCC's vector extension: the accumulators stay in registers, which plain
+ * arrays do not), 8 of the 32 AVX-512 registers in float.  Each lane sums
+ * in k order, so the vector width never changes a result. */
+#define MK_M     4
+#define MK_BYTES 64
+#define MK_W     ((int) (MK_BYTES / sizeof (LfReal)))   /* lanes per vector */
+#define MK_N     (2 * MK_W)
+typedef LfReal MkVec __attribute__ ((vector_size (MK_BYTES)));
+/* Inlined into each target clone of their callers: an outlined copy would
+ * be compiled for the baseline ISA only. */
+#define MK_INLINE static inline __attribute__ ((always_inline))
+
+#define MK_LOAD(v, p)  memcpy (&(v), (p), sizeof (MkVec))
+#define MK_STORE(p, v, add)                          \
+  do {                                               \
+    MkVec mk_s_ = (v);                               \
+    if (add)                                         \
+      {                                              \
+        MkVec mk_c_;                                 \
+        MK_LOAD (mk_c_, p);                          \
+        mk_s_ += mk_c_;                              \
+      }                                              \
+    memcpy ((p), &mk_s_, sizeof (MkVec));            \
+  } while (0)
 
 typedef struct {
   int64_t  B, T, S, Hq, Hkv, Dh, P, L, Lp;
@@ -293,32 +326,107 @@ typedef struct {
   LfReal   *probs;     /* (B, Hq, T, L) */
 } AttnSaved;
 
-/* Keys (or values) 0..n of row t: the prefix then the sequence up to its
- * causal limit. */
-static inline int64_t
+/* The micro-kernels: C (m, n) = [C +] A (m, K) B (K, n) with
+ * a(i, k) = a[i*ars + k*acs] (so A^T is a stride swap), b(k, j) = b[k*ldb + j],
+ * c(i, j) = c[i*ldc + j].  Each element sums over k in order into a zeroed
+ * accumulator, then is stored or added to C. */
+MK_INLINE void
+mk_full (int64_t K, const LfReal *a, int64_t ars, int64_t acs, const LfReal *b, int64_t ldb,
+         LfReal *c, int64_t ldc, gboolean add)
+{
+  MkVec c00 = { 0 }, c01 = { 0 }, c10 = { 0 }, c11 = { 0 };
+  MkVec c20 = { 0 }, c21 = { 0 }, c30 = { 0 }, c31 = { 0 };
+  for (int64_t k = 0; k < K; k++)
+    {
+      const LfReal *bk = b + k * ldb, *ak = a + k * acs;
+      const LfReal a0 = ak[0], a1 = ak[ars], a2 = ak[2 * ars], a3 = ak[3 * ars];
+      MkVec b0, b1;
+      MK_LOAD (b0, bk);
+      MK_LOAD (b1, bk + MK_W);
+      c00 += a0 * b0; c01 += a0 * b1;
+      c10 += a1 * b0; c11 += a1 * b1;
+      c20 += a2 * b0; c21 += a2 * b1;
+      c30 += a3 * b0; c31 += a3 * b1;
+    }
+  MK_STORE (c, c00, add);            MK_STORE (c + MK_W, c01, add);
+  MK_STORE (c + ldc, c10, add);      MK_STORE (c + ldc + MK_W, c11, add);
+  MK_STORE (c + 2 * ldc, c20, add);  MK_STORE (c + 2 * ldc + MK_W, c21, add);
+  MK_STORE (c + 3 * ldc, c30, add);  MK_STORE (c + 3 * ldc + MK_W, c31, add);
+}
+
+MK_INLINE void
+mk_row (int64_t K, const LfReal *a, int64_t acs, const LfReal *b, int64_t ldb, LfReal *c, gboolean add)
+{
+  MkVec c0 = { 0 }, c1 = { 0 };
+  for (int64_t k = 0; k < K; k++)
+    {
+      const LfReal ak = a[k * acs], *bk = b + k * ldb;
+      MkVec b0, b1;
+      MK_LOAD (b0, bk);
+      MK_LOAD (b1, bk + MK_W);
+      c0 += ak * b0;
+      c1 += ak * b1;
+    }
+  MK_STORE (c, c0, add);
+  MK_STORE (c + MK_W, c1, add);
+}
+
+/* the last n < MK_N columns */
+MK_INLINE void
+mk_tail (int64_t m, int64_t n, int64_t K, const LfReal *a, int64_t ars, int64_t acs,
+         const LfReal *b, int64_t ldb, LfReal *c, int64_t ldc, gboolean add)
+{
+  for (int64_t i = 0; i < m; i++)
+    {
+      LfReal acc[MK_N] = { 0 };
+      for (int64_t k = 0; k < K; k++)
+        {
+          const LfReal ak = a[i * ars + k * acs], *bk = b + k * ldb;
+          for (int64_t j = 0; j < n; j++)
+            acc[j] += ak * bk[j];
+        }
+      LfReal *ci = c + i * ldc;
+      for (int64_t j = 0; j < n; j++)
+        ci[j] = add ? ci[j] + acc[j] : acc[j];
+    }
+}
+
+/* C (m, n) = [C +] A (m, K) B (K, n) for m <= MK_M rows, any n. */
+MK_INLINE void
+mk_rows (int64_t m, int64_t n, int64_t K, const LfReal *a, int64_t ars, int64_t acs,
+         const LfReal *b, int64_t ldb, LfReal *c, int64_t ldc, gboolean add)
+{
+  int64_t j0 = 0;
+  for (; j0 + MK_N <= n; j0 += MK_N)
+    {
+      if (m == MK_M)
+        mk_full (K, a, ars, acs, b + j0, ldb, c + j0, ldc, add);
+      else
+        for (int64_t i = 0; i < m; i++)
+          mk_row (K, a + i * ars, acs, b + j0, ldb, c + i * ldc + j0, add);
+    }
+  if (j0 < n)
+    mk_tail (m, n - j0, K, a, ars, acs, b + j0, ldb, c + j0, ldc, add);
+}
+
+/* Keys 0..n of query row t: the prefix, then the sequence up to the causal
+ * limit. */
+MK_INLINE int64_t
 attn_row_len (const AttnDims *dm, int64_t t)
 {
   return dm->causal ? dm->P + dm->S - dm->T + t + 1 : dm->L;
 }
 
-/* Row j of the concatenated key (or value) matrix of (b, g): both segments
- * have a row stride of Hkv*Dh. */
-static inline const LfReal *
-attn_kv_row (const AttnDims *dm, const LfReal *prefix, const LfReal *seq, int64_t b, int64_t g, int64_t j)
-{
-  int64_t ld = dm->Hkv * dm->Dh;
-  return j < dm->P ? prefix + j * ld + g * dm->Dh
-                   : seq + ((b * dm->S + (j - dm->P)) * dm->Hkv + g) * dm->Dh;
-}
-
-/* mT (Dh, Lp) = [prefix_g; seq_bg]^T, zero past L. */
-static inline void
+/* mT (Dh, Lp) = [prefix_g; seq_bg]^T, zero past L.  Both segments have a row
+ * stride of Hkv*Dh. */
+MK_INLINE void
 attn_transpose_kv (const AttnDims *dm, const LfReal *prefix, const LfReal *seq, int64_t b, int64_t g, LfReal *mT)
 {
-  int64_t Dh = dm->Dh, L = dm->L, Lp = dm->Lp;
+  const int64_t Dh = dm->Dh, L = dm->L, Lp = dm->Lp, ld = dm->Hkv * Dh;
   for (int64_t j = 0; j < L; j++)
     {
-      const LfReal *row = attn_kv_row (dm, prefix, seq, b, g, j);
+      const LfReal *row = j < dm->P ? prefix + j * ld + g * Dh
+                                    : seq + ((b * dm->S + (j - dm->P)) * dm->Hkv + g) * Dh;
       for (int64_t d = 0; d < Dh; d++)
         mT[d * Lp + j] = row[d];
     }
@@ -327,93 +435,61 @@ attn_transpose_kv (const AttnDims *dm, const LfReal *prefix, const LfReal *seq, 
       mT[d * Lp + j] = 0;
 }
 
-/* s[j] = sum_d a[d] mT[d][j] for j < n rounded up to AT_JB (at most Lp). */
-static inline void
-attn_row_times_mt (const LfReal *a, const LfReal *mT, int64_t Dh, int64_t Lp, int64_t n, LfReal *s)
+/* C (m, Dh) = [C +] A (m, 0..n) [prefix_g; seq_bg][0..n): the prefix rows,
+ * then the sequence's (two products, one per segment). */
+MK_INLINE void
+attn_times_kv (const AttnDims *dm, int64_t m, int64_t n, const LfReal *a, int64_t lda,
+               const LfReal *prefix, const LfReal *seq, int64_t b, int64_t g,
+               LfReal *c, int64_t ldc, gboolean add)
 {
-  for (int64_t j0 = 0; j0 < n; j0 += AT_JB)
-    {
-      LfReal acc[AT_JB] = { 0 };
-      for (int64_t d = 0; d < Dh; d++)
-        {
-          const LfReal ad = a[d], *m = mT + d * Lp + j0;
-          for (int jj = 0; jj < AT_JB; jj++)
-            acc[jj] += ad * m[jj];
-        }
-      memcpy (s + j0, acc, sizeof acc);
-    }
+  const int64_t Dh = dm->Dh, ld = dm->Hkv * Dh, P = dm->P;
+  if (P > 0)
+    mk_rows (m, Dh, MIN (n, P), a, lda, 1, prefix + g * Dh, ld, c, ldc, add);
+  if (n > P || P == 0)
+    mk_rows (m, Dh, n - P, a + P, lda, 1, seq + (b * dm->S * dm->Hkv + g) * Dh, ld, c, ldc, add || P > 0);
 }
 
-/* o[d] = sum_{j < n} p[j] row_j[d], rows of the concatenated matrix. */
-static inline void
-attn_probs_times_rows (const AttnDims *dm, const LfReal *p, int64_t n, const LfReal *prefix, const LfReal *seq,
-                       int64_t b, int64_t g, LfReal *o)
-{
-  int64_t Dh = dm->Dh, ld = dm->Hkv * dm->Dh;
-  for (int64_t d = 0; d < Dh; d++)
-    o[d] = 0;
-  int64_t np = MIN (n, dm->P);
-  for (int64_t j = 0; j < np; j++)
-    {
-      const LfReal pj = p[j], *row = prefix + j * ld + g * Dh;
-      for (int64_t d = 0; d < Dh; d++)
-        o[d] += pj * row[d];
-    }
-  const LfReal *row = seq + (b * dm->S * dm->Hkv + g) * Dh;
-  for (int64_t j = np; j < n; j++, row += ld)
-    {
-      const LfReal pj = p[j];
-      for (int64_t d = 0; d < Dh; d++)
-        o[d] += pj * row[d];
-    }
-}
-
-/* acc[j][:] += c[j] a[:] for j in [lo, hi); acc: (L, Dh). */
-static inline void
-attn_outer_acc (const LfReal *c, const LfReal *a, int64_t Dh, int64_t lo, int64_t hi, LfReal *acc)
-{
-  for (int64_t j = lo; j < hi; j++)
-    {
-      const LfReal cj = c[j];
-      LfReal *row = acc + j * Dh;
-      for (int64_t d = 0; d < Dh; d++)
-        row[d] += cj * a[d];
-    }
-}
-
-/* One (b, h) pair of the forward.  scratch: Dh*Lp + Lp LfReals. */
+/* One (b, h) pair of the forward, MK_M query rows at a time.
+ * scratch: Dh*Lp + 2 MK_M*Lp LfReals. */
 LF_TARGET_CLONES static void
 attn_forward_pair (const AttnDims *dm, const LfReal *q, const LfReal *k, const LfReal *v,
                    const LfReal *pk, const LfReal *pv, LfReal *out, LfReal *probs,
                    LfReal *scratch, int64_t b, int64_t h)
 {
-  const int64_t T = dm->T, Hq = dm->Hq, Dh = dm->Dh, L = dm->L, Lp = dm->Lp;
+  const int64_t T = dm->T, Hq = dm->Hq, Dh = dm->Dh, L = dm->L, Lp = dm->Lp, ldq = Hq * Dh;
   const int64_t g = h / (Hq / dm->Hkv);
-  LfReal *kT = scratch, *srow = kT + Dh * Lp;
+  LfReal *kT = scratch, *sblk = kT + Dh * Lp, *pblk = sblk + MK_M * Lp;
   attn_transpose_kv (dm, pk, k, b, g, kT);
-  for (int64_t t = 0; t < T; t++)
+  for (int64_t t0 = 0; t0 < T; t0 += MK_M)
     {
-      const int64_t n = attn_row_len (dm, t);
-      const LfReal *qt = q + ((b * T + t) * Hq + h) * Dh;
-      attn_row_times_mt (qt, kT, Dh, Lp, n, srow);
-      /* softmax over the n live columns, with the max subtracted */
-      LfReal m = srow[0];
-      for (int64_t j = 1; j < n; j++)
-        m = srow[j] > m ? srow[j] : m;
-      LfReal *p = probs ? probs + ((b * Hq + h) * T + t) * L : srow;
-      double sum = 0;
-      for (int64_t j = 0; j < n; j++)
+      const int64_t m = MIN (MK_M, T - t0), nmax = attn_row_len (dm, t0 + m - 1);
+      const int64_t qrow = (b * T + t0) * Hq + h;
+      /* scores (m, nmax rounded up) = q rows kT */
+      mk_rows (m, MIN (Lp, (nmax + MK_N - 1) / MK_N * MK_N), Dh, q + qrow * Dh, ldq, 1, kT, Lp, sblk, Lp, FALSE);
+      LfReal *pa = probs ? probs + ((b * Hq + h) * T + t0) * L : pblk;
+      const int64_t lda = probs ? L : Lp;
+      for (int64_t i = 0; i < m; i++)
         {
-          p[j] = lf_expr ((srow[j] - m) * dm->scale);
-          sum += p[j];
+          /* softmax over the n live columns, with the max subtracted */
+          const int64_t n = attn_row_len (dm, t0 + i);
+          const LfReal *s = sblk + i * Lp;
+          LfReal *p = pa + i * lda;
+          LfReal mx = s[0];
+          for (int64_t j = 1; j < n; j++)
+            mx = s[j] > mx ? s[j] : mx;
+          double sum = 0;
+          for (int64_t j = 0; j < n; j++)
+            {
+              p[j] = lf_expr ((s[j] - mx) * dm->scale);
+              sum += p[j];
+            }
+          const LfReal inv = (LfReal) (1.0 / sum);
+          for (int64_t j = 0; j < n; j++)
+            p[j] *= inv;
+          for (int64_t j = n; j < (probs ? L : nmax); j++)
+            p[j] = 0;
         }
-      const LfReal inv = (LfReal) (1.0 / sum);
-      for (int64_t j = 0; j < n; j++)
-        p[j] *= inv;
-      if (probs)
-        for (int64_t j = n; j < L; j++)
-          p[j] = 0;
-      attn_probs_times_rows (dm, p, n, pv, v, b, g, out + ((b * T + t) * Hq + h) * Dh);
+      attn_times_kv (dm, m, nmax, pa, lda, pv, v, b, g, out + qrow * Dh, ldq, FALSE);
     }
 }
 
@@ -446,7 +522,7 @@ lf_attention (LfTensor *q, LfTensor *k, LfTensor *v, gboolean causal,
   lf_check (!dm.causal || dm.S >= dm.T,
             "attention: causal needs at least as many keys as queries (S = %" G_GINT64_FORMAT ", T = %" G_GINT64_FORMAT ")",
             dm.S, dm.T);
-  dm.Lp = (dm.L + AT_JB - 1) / AT_JB * AT_JB;
+  dm.Lp = (dm.L + MK_N - 1) / MK_N * MK_N;
   dm.scale = (LfReal) (1.0 / sqrt ((double) dm.Dh));
 
   /* lf_node_new sees four sources; the fifth input lives in the saved
@@ -468,7 +544,7 @@ lf_attention (LfTensor *q, LfTensor *k, LfTensor *v, gboolean causal,
   const int64_t pairs = dm.B * dm.Hq;
 #pragma omp parallel if (pairs > 1 && pairs * dm.T * dm.L * dm.Dh >= LF_PAR_MIN)
   {
-    LfReal *scratch = g_new (LfReal, dm.Dh * dm.Lp + dm.Lp);
+    LfReal *scratch = g_new (LfReal, dm.Dh * dm.Lp + 2 * MK_M * dm.Lp);
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < pairs; i++)
       attn_forward_pair (&dm, q->data, k->data, v->data, pk, pv, out->data, probs, scratch,
@@ -490,64 +566,84 @@ typedef struct {
 
 /* One (b, g) pair of the backward: every query head of the group, in order,
  * so the gradients of the shared keys and values are summed in a fixed
- * order.  For each query row t (n live keys, probs p, output gradient do):
- *   dV_j += p_j do,   dp_j = do . v_j,   ds_j = p_j (dp_j - sum_i p_i dp_i) / sqrt(Dh),
- *   dq_t = sum_j ds_j k_j,   dK_j += ds_j q_t.
- * scratch: Dh*Lp + 2 L*Dh + Lp + Dh LfReals. */
+ * order.  Per head, with P the saved probabilities and dO the output's
+ * gradient (rows t, keys j):
+ *   dP = dO [pv; v]^T,  dS = P (dP - rowsum(dP P)) / sqrt(Dh),
+ *   dq = dS [pk; k],  dK += dS^T q,  dV += P^T dO
+ * (dK, dV: (L, Dh) accumulators, prefix rows first).
+ * scratch: Dh*Lp + T*Lp + 2 L*Dh LfReals. */
 LF_TARGET_CLONES static void
 attn_backward_pair (const AttnGrad *ag, LfReal *scratch, int64_t b, int64_t g)
 {
   const AttnSaved *sv = ag->sv;
   const AttnDims *dm = &sv->dm;
   const int64_t T = dm->T, S = dm->S, Hq = dm->Hq, Hkv = dm->Hkv, Dh = dm->Dh, P = dm->P, L = dm->L, Lp = dm->Lp;
-  const int64_t group = Hq / Hkv;
+  const int64_t group = Hq / Hkv, ldq = Hq * Dh;
   const LfReal *q = sv->q->data, *k = sv->k->data, *v = sv->v->data;
   const LfReal *pk = sv->pk ? sv->pk->data : NULL, *pv = sv->pv ? sv->pv->data : NULL;
   const gboolean need_dk = ag->dk != NULL || ag->need_pk, need_dv = ag->dv != NULL || ag->need_pv;
   const gboolean need_ds = ag->dq != NULL || need_dk;
-  /* which rows of the (L, Dh) accumulators are wanted: the prefix's [0, P)
-   * and the sequence's [P, L) */
+  /* the rows of the (L, Dh) accumulators that are wanted: the prefix's
+   * [0, P), the sequence's [P, L) */
   const int64_t klo = ag->need_pk ? 0 : P, khi = ag->dk ? L : P;
   const int64_t vlo = ag->need_pv ? 0 : P, vhi = ag->dv ? L : P;
-  LfReal *vT = scratch, *dK = vT + Dh * Lp, *dV = dK + L * Dh;
-  LfReal *ds = dV + L * Dh, *dqr = ds + Lp;
+  /* a causal key j is seen by queries t >= j - shift only */
+  const int64_t shift = dm->causal ? P + S - T : L;
+  LfReal *vT = scratch, *dS = vT + Dh * Lp, *dK = dS + T * Lp, *dV = dK + L * Dh;
   if (need_ds)
-    {
-      attn_transpose_kv (dm, pv, v, b, g, vT);
-      memset (dK, 0, (size_t) (L * Dh) * sizeof (LfReal));
-    }
+    attn_transpose_kv (dm, pv, v, b, g, vT);
+  if (need_dk)
+    memset (dK, 0, (size_t) (L * Dh) * sizeof (LfReal));
   if (need_dv)
     memset (dV, 0, (size_t) (L * Dh) * sizeof (LfReal));
   for (int64_t h = g * group; h < (g + 1) * group; h++)
-    for (int64_t t = 0; t < T; t++)
-      {
-        const int64_t n = attn_row_len (dm, t), row = (b * T + t) * Hq + h;
-        const LfReal *p = sv->probs + ((b * Hq + h) * T + t) * L;
-        const LfReal *dot = ag->dout + row * Dh, *qt = q + row * Dh;
-        if (need_dv)
-          attn_outer_acc (p, dot, Dh, vlo, MIN (vhi, n), dV);
-        if (!need_ds)
-          continue;
-        attn_row_times_mt (dot, vT, Dh, Lp, n, ds);   /* dp */
-        double r = 0;
-        for (int64_t j = 0; j < n; j++)
-          r += (double) p[j] * ds[j];
-        const LfReal rr = (LfReal) r, scale = dm->scale;
-        for (int64_t j = 0; j < n; j++)
-          ds[j] = p[j] * (ds[j] - rr) * scale;
-        if (ag->dq)
+    {
+      const int64_t row0 = b * T * Hq + h;   /* (b, 0, h) */
+      const LfReal *ph = sv->probs + (b * Hq + h) * T * L;
+      const LfReal *qh = q + row0 * Dh, *doh = ag->dout + row0 * Dh;
+      if (need_ds)
+        for (int64_t t0 = 0; t0 < T; t0 += MK_M)
           {
-            attn_probs_times_rows (dm, ds, n, pk, k, b, g, dqr);
-            LfReal *dq = ag->dq + row * Dh;
-            LF_ACC_LOOP (Dh, dq, ag->fresh_q, d, dqr[d]);
+            const int64_t m = MIN (MK_M, T - t0), nmax = attn_row_len (dm, t0 + m - 1);
+            LfReal *dsb = dS + t0 * Lp;
+            /* dP (m, nmax rounded up) = dO rows vT */
+            mk_rows (m, MIN (Lp, (nmax + MK_N - 1) / MK_N * MK_N), Dh, doh + t0 * ldq, ldq, 1, vT, Lp, dsb, Lp, FALSE);
+            for (int64_t i = 0; i < m; i++)
+              {
+                const int64_t n = attn_row_len (dm, t0 + i);
+                const LfReal *p = ph + (t0 + i) * L;
+                LfReal *d = dsb + i * Lp;
+                double r = 0;
+                for (int64_t j = 0; j < n; j++)
+                  r += (double) p[j] * d[j];
+                const LfReal rr = (LfReal) r, scale = dm->scale;
+                for (int64_t j = 0; j < n; j++)
+                  d[j] = p[j] * (d[j] - rr) * scale;
+                for (int64_t j = n; j < Lp; j++)
+                  d[j] = 0;
+              }
+            if (ag->dq)
+              attn_times_kv (dm, m, nmax, dsb, Lp, pk, k, b, g, ag->dq + (row0 + t0 * Hq) * Dh, ldq, !ag->fresh_q);
           }
-        if (need_dk)
-          attn_outer_acc (ds, qt, Dh, klo, MIN (khi, n), dK);
-      }
+      /* dK rows [klo, khi) += dS^T q, dV rows [vlo, vhi) += P^T dO, over the
+       * queries that see each block of keys */
+      if (need_dk)
+        for (int64_t j0 = klo; j0 < khi; j0 += MK_M)
+          {
+            const int64_t m = MIN (MK_M, khi - j0), t0 = MAX (0, j0 - shift);
+            mk_rows (m, Dh, T - t0, dS + t0 * Lp + j0, 1, Lp, qh + t0 * ldq, ldq, dK + j0 * Dh, Dh, TRUE);
+          }
+      if (need_dv)
+        for (int64_t j0 = vlo; j0 < vhi; j0 += MK_M)
+          {
+            const int64_t m = MIN (MK_M, vhi - j0), t0 = MAX (0, j0 - shift);
+            mk_rows (m, Dh, T - t0, ph + t0 * L + j0, 1, L, doh + t0 * ldq, ldq, dV + j0 * Dh, Dh, TRUE);
+          }
+    }
   /* the sequence rows of this (b, g), then the prefix partials */
   for (int64_t s = 0; s < S; s++)
     {
-      int64_t off = ((b * S + s) * Hkv + g) * Dh;
+      const int64_t off = ((b * S + s) * Hkv + g) * Dh;
       if (ag->dk)
         {
           const LfReal *src = dK + (P + s) * Dh;
@@ -589,7 +685,7 @@ lf_attention_backward (LfTensor *out)
   const int64_t pn = B * Hkv * P * Dh;
   ag.ppk = ag.need_pk ? g_new (LfReal, pn) : NULL;
   ag.ppv = ag.need_pv ? g_new (LfReal, pn) : NULL;
-  const size_t scratch_n = (size_t) (Dh * dm->Lp + 2 * dm->L * Dh + dm->Lp + Dh);
+  const size_t scratch_n = (size_t) (Dh * dm->Lp + dm->T * dm->Lp + 2 * dm->L * Dh);
 #pragma omp parallel if (pairs > 1 && B * dm->Hq * dm->T * dm->L * Dh >= LF_PAR_MIN)
   {
     LfReal *scratch = g_new (LfReal, scratch_n);
