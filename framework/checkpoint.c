@@ -126,23 +126,151 @@ lf_checkpoint_write (const char *path, const char *config_hash, LfModel *model, 
   return ok;
 }
 
+/* ---- reading the progress back ----
+ * The checksum covers the data section, not the header, so the progress
+ * metadata is checked field by field here: a damaged or hand-edited one is
+ * refused with the field named, never trusted by the run resuming from it
+ * (an experience index out of range would index past the scenario). */
+
+#define PROGRESS_FAIL(...)                                                                \
+  do {                                                                                    \
+    g_autofree char *what_ = g_strdup_printf (__VA_ARGS__);                               \
+    g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: progress metadata: %s", path, what_); \
+    return FALSE;                                                                         \
+  } while (0)
+
 static gboolean
-read_doubles (JsonArray *a, GArray *into, double *out, GError **error, const char *path)
+node_is_int (JsonNode *n)
 {
-  if (a == NULL)
-    {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: progress lacks a number list", path);
-      return FALSE;
-    }
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64;
+}
+
+static gboolean
+node_is_number (JsonNode *n)
+{
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n)
+         && (json_node_get_value_type (n) == G_TYPE_INT64 || json_node_get_value_type (n) == G_TYPE_DOUBLE);
+}
+
+/* o.key, an integer in [lo, hi]. */
+static gboolean
+progress_int (JsonObject *o, const char *key, int64_t lo, int64_t hi, int64_t *out, const char *path, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (!node_is_int (n) || json_node_get_int (n) < lo || json_node_get_int (n) > hi)
+    PROGRESS_FAIL ("%s is missing or not an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]", key, lo, hi);
+  *out = json_node_get_int (n);
+  return TRUE;
+}
+
+/* o.key, a number >= 0 (a time). */
+static gboolean
+progress_seconds (JsonObject *o, const char *key, double *out, const char *path, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (!node_is_number (n) || !(json_node_get_double (n) >= 0) || !isfinite (json_node_get_double (n)))
+    PROGRESS_FAIL ("%s is missing or not a number >= 0", key);
+  *out = json_node_get_double (n);
+  return TRUE;
+}
+
+/* o.key, an array of numbers or nulls (NaN), appended to into. */
+static gboolean
+progress_doubles (JsonObject *o, const char *key, GArray *into, const char *path, GError **error)
+{
+  JsonNode *an = json_object_get_member (o, key);
+  if (an == NULL || !JSON_NODE_HOLDS_ARRAY (an))
+    PROGRESS_FAIL ("%s is missing or not a list", key);
+  JsonArray *a = json_node_get_array (an);
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
       JsonNode *n = json_array_get_element (a, i);
+      if (!JSON_NODE_HOLDS_NULL (n) && !node_is_number (n))
+        PROGRESS_FAIL ("%s[%u] is not a number or null", key, i);
       double v = JSON_NODE_HOLDS_NULL (n) ? NAN : json_node_get_double (n);
-      if (into)
-        g_array_append_val (into, v);
-      else
-        out[i] = v;
+      g_array_append_val (into, v);
     }
+  return TRUE;
+}
+
+/* o.key, an object (absent: NULL, fine) whose every member passes
+ * value_ok. */
+static gboolean
+progress_map (JsonObject *o, const char *key, gboolean (*value_ok) (JsonNode *), const char *expect,
+              JsonObject **out, const char *path, GError **error)
+{
+  *out = NULL;
+  JsonNode *n = json_object_get_member (o, key);
+  if (n == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    PROGRESS_FAIL ("%s is not an object", key);
+  JsonObjectIter it;
+  const char *k;
+  JsonNode *v;
+  json_object_iter_init (&it, json_node_get_object (n));
+  while (json_object_iter_next (&it, &k, &v))
+    if (!value_ok (v))
+      PROGRESS_FAIL ("%s.%s is not %s", key, k, expect);
+  *out = json_node_get_object (n);
+  return TRUE;
+}
+
+static gboolean
+node_is_count (JsonNode *n)
+{
+  return node_is_int (n) && json_node_get_int (n) >= 0;
+}
+
+static gboolean
+node_is_string (JsonNode *n)
+{
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING;
+}
+
+/* Reads o into pg (whose arrays exist and whose T is set), checking that
+ * it describes a run of T experiences that can go on from there. */
+static gboolean
+read_progress (JsonObject *o, LfProgress *pg, const char *path, GError **error)
+{
+  const int64_t T = pg->T;
+  JsonObject *map;
+  if (!progress_int (o, "experience_done", -1, T - 1, &pg->experience_done, path, error)
+      || !progress_int (o, "step", 0, G_MAXINT64, &pg->step, path, error)
+      || !progress_int (o, "train_samples", 0, G_MAXINT64, &pg->train_samples, path, error)
+      || !progress_seconds (o, "t_train", &pg->t_train, path, error)
+      || !progress_seconds (o, "t_eval", &pg->t_eval, path, error)
+      || !progress_doubles (o, "rows", pg->rows, path, error)
+      || (json_object_has_member (o, "validation_rows")
+          && !progress_doubles (o, "validation_rows", pg->vrows, path, error))
+      || !progress_map (o, "optimizer_steps", node_is_count, "a step count", &map, path, error))
+    return FALSE;
+  g_autoptr (GArray) base = g_array_new (FALSE, FALSE, sizeof (double));
+  if (!progress_doubles (o, "baseline", base, path, error))
+    return FALSE;
+  if ((int64_t) base->len != T)
+    PROGRESS_FAIL ("baseline has %u values, the scenario %" G_GINT64_FORMAT " experiences (another scenario?)",
+                   base->len, T);
+  memcpy (pg->baseline, base->data, (size_t) T * sizeof (double));
+  JsonNode *re = json_object_get_member (o, "row_experiences");
+  if (re == NULL || !JSON_NODE_HOLDS_ARRAY (re))
+    PROGRESS_FAIL ("row_experiences is missing or not a list");
+  JsonArray *ra = json_node_get_array (re);
+  for (guint i = 0; i < json_array_get_length (ra); i++)
+    {
+      /* each row follows an experience already done, in order */
+      JsonNode *n = json_array_get_element (ra, i);
+      int64_t prev = i > 0 ? g_array_index (pg->row_exp, int64_t, i - 1) : -1;
+      if (!node_is_int (n) || json_node_get_int (n) <= prev || json_node_get_int (n) > pg->experience_done)
+        PROGRESS_FAIL ("row_experiences[%u] is not an experience after %" G_GINT64_FORMAT " and up to %"
+                       G_GINT64_FORMAT " (the last one done)", i, prev, pg->experience_done);
+      int64_t e = json_node_get_int (n);
+      g_array_append_val (pg->row_exp, e);
+    }
+  if ((int64_t) pg->rows->len != (int64_t) pg->row_exp->len * T)
+    PROGRESS_FAIL ("%u matrix values for %u rows of %" G_GINT64_FORMAT, pg->rows->len, pg->row_exp->len, T);
+  if (pg->vrows->len != 0 && pg->vrows->len != pg->rows->len)
+    PROGRESS_FAIL ("%u validation values for %u matrix values", pg->vrows->len, pg->rows->len);
   return TRUE;
 }
 
@@ -150,7 +278,7 @@ LfCheckpoint *
 lf_checkpoint_open (const char *path, const char *config_hash, LfProgress *pg, LfState **state, GError **error)
 {
   g_autoptr (JsonNode) root = NULL;
-  g_autoptr (GList) ik = NULL, bk = NULL;
+  LfState *s = NULL;
   LfSafetensors *st = lf_safetensors_open (path, error);
   if (st == NULL)
     return NULL;
@@ -178,35 +306,12 @@ lf_checkpoint_open (const char *path, const char *config_hash, LfProgress *pg, L
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: progress metadata is not JSON", path);
       goto fail;
     }
-  JsonObject *o = json_node_get_object (root);
-  pg->experience_done = json_object_get_int_member_with_default (o, "experience_done", -1);
-  pg->step = json_object_get_int_member_with_default (o, "step", 0);
-  pg->train_samples = json_object_get_int_member_with_default (o, "train_samples", 0);
-  pg->t_train = json_object_get_double_member_with_default (o, "t_train", 0);
-  pg->t_eval = json_object_get_double_member_with_default (o, "t_eval", 0);
-  JsonArray *base = json_object_get_array_member (o, "baseline");
-  if (base == NULL || (int64_t) json_array_get_length (base) != pg->T
-      || !read_doubles (json_object_get_array_member (o, "rows"), pg->rows, NULL, error, path)
-      || !read_doubles (base, NULL, pg->baseline, error, path))
-    {
-      if (error && *error == NULL)
-        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: progress does not match the scenario", path);
-      goto fail;
-    }
-  if (json_object_has_member (o, "validation_rows"))
-    read_doubles (json_object_get_array_member (o, "validation_rows"), pg->vrows, NULL, error, path);
-  JsonArray *re = json_object_get_array_member (o, "row_experiences");
-  for (guint i = 0; re && i < json_array_get_length (re); i++)
-    {
-      int64_t e = json_array_get_int_element (re, i);
-      g_array_append_val (pg->row_exp, e);
-    }
-  if ((int64_t) pg->rows->len != (int64_t) pg->row_exp->len * pg->T)
-    {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: progress rows are inconsistent", path);
-      goto fail;
-    }
-  LfState *s = lf_state_new ();
+  JsonObject *o = json_node_get_object (root), *ints, *bytes;
+  if (!read_progress (o, pg, path, error)
+      || !progress_map (o, "strategy_ints", node_is_int, "an integer", &ints, path, error)
+      || !progress_map (o, "strategy_bytes", node_is_string, "a base64 string", &bytes, path, error))
+    goto fail;
+  s = lf_state_new ();
   const char *const *names = lf_safetensors_names (st);
   for (int i = 0; names[i]; i++)
     if (g_str_has_prefix (names[i], "strategy/"))
@@ -215,31 +320,36 @@ lf_checkpoint_open (const char *path, const char *config_hash, LfProgress *pg, L
         int64_t shape[LF_MAX_DIMS];
         g_autofree float *data = NULL;
         if (!lf_safetensors_get (st, names[i], &ndim, shape, &data, error))
-          {
-            lf_state_free (s);
-            goto fail;
-          }
+          goto fail;
         int64_t one = 1;
         LfTensor *t = lf_tensor_new_owned (ndim > 0 ? ndim : 1, ndim > 0 ? shape : &one);
         for (int64_t k = 0; k < lf_tensor_numel (t); k++)
           lf_tensor_data (t)[k] = data[k];
         g_hash_table_replace (s->tensors, g_strdup (names[i] + strlen ("strategy/")), t);
       }
-  JsonObject *ints = json_object_get_object_member (o, "strategy_ints");
-  ik = ints ? json_object_get_members (ints) : NULL;
-  for (GList *l = ik; l; l = l->next)
-    lf_state_put_int (s, l->data, json_object_get_int_member (ints, l->data));
-  JsonObject *bytes = json_object_get_object_member (o, "strategy_bytes");
-  bk = bytes ? json_object_get_members (bytes) : NULL;
-  for (GList *l = bk; l; l = l->next)
+  JsonObjectIter it;
+  const char *k;
+  JsonNode *v;
+  if (ints)
     {
-      gsize n;
-      g_autofree guchar *d = g_base64_decode (json_object_get_string_member (bytes, l->data), &n);
-      lf_state_put_bytes (s, l->data, d, n);
+      json_object_iter_init (&it, ints);
+      while (json_object_iter_next (&it, &k, &v))
+        lf_state_put_int (s, k, json_node_get_int (v));
+    }
+  if (bytes)
+    {
+      json_object_iter_init (&it, bytes);
+      while (json_object_iter_next (&it, &k, &v))
+        {
+          gsize n = 0;
+          g_autofree guchar *d = g_base64_decode (json_node_get_string (v), &n);
+          lf_state_put_bytes (s, k, d, n);
+        }
     }
   *state = s;
   return ck;
 fail:
+  lf_state_free (s);
   lf_checkpoint_free (ck);
   return NULL;
 }

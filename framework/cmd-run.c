@@ -7,6 +7,7 @@
 static const char run_usage[] =
   "usage: lifelong run CONFIG.json [--out RESULT.json] [--set key.path=value]...\n"
   "                    [--threads N] [--resume] [--plugin-path DIR] [--quiet]\n"
+  "                    [--save-model DIR]\n"
   "\n"
   "Runs one configuration: a model, a strategy, a dataset, a scenario and a seed.\n"
   "The result (matrix, metrics, times, versions) goes to RESULT.json, written\n"
@@ -19,7 +20,11 @@ static const char run_usage[] =
   "  --threads N         threads for BLIS and the engine (overrides \"threads\")\n"
   "  --resume            continue from the last experience checkpoint\n"
   "  --plugin-path DIR   also look for plugins in DIR (may repeat)\n"
-  "  --quiet             no progress on standard error\n";
+  "  --quiet             no progress on standard error\n"
+  "  --save-model DIR    write the final model to DIR as model.safetensors and\n"
+  "                      config.json (Hugging Face layout); a config's\n"
+  "                      model.checkpoint = DIR starts a run from it, and\n"
+  "                      `lifelong generate DIR` samples text from a language model\n";
 
 int
 lf_cmd_run (int argc, char **argv)
@@ -51,6 +56,8 @@ lf_cmd_run (int argc, char **argv)
             }
           o.threads = (int) t;
         }
+      else if (g_str_equal (a, "--save-model") && has_val)
+        o.save_model_dir = argv[++i];
       else if (g_str_equal (a, "--plugin-path") && has_val)
         g_ptr_array_add (paths, argv[++i]);
       else if (g_str_equal (a, "--resume"))

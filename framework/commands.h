@@ -32,4 +32,11 @@ int lf_cmd_report (int argc, char **argv);
  * the name is taken on the search path, 2 on a usage error. */
 int lf_cmd_new (int argc, char **argv);
 
+/* lifelong generate DIR [--prompt TEXT] [--max-tokens N] [--temperature T]
+ * [--top-k K] [--seed S] [--no-cache] [--json] (cmd-generate.c): text from
+ * a byte-level language model saved by `lifelong run --save-model DIR`.
+ * 0 when printed, 1 when DIR does not load or generation fails, 2 on a
+ * usage error. */
+int lf_cmd_generate (int argc, char **argv);
+
 G_END_DECLS

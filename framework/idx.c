@@ -89,14 +89,39 @@ lf_idx_load (const char *path, LfIdx *out, GError **error)
       if (i > 0)
         out->item_size *= d;
     }
-  out->data = g_try_malloc ((gsize) total);
-  if (out->data == NULL)
+  /* The buffer grows with what the file delivers (doubling, from 1 MiB):
+   * a damaged header that promises gigabytes fails at the end of the data
+   * as a truncated file, after allocating about what the file holds, not
+   * in malloc. */
+  size_t cap = 0, got = 0;
+  while (got < (size_t) total)
     {
-      g_set_error (error, LF_IDX_ERROR, LF_IDX_ERROR_IO, "%s: cannot allocate %" G_GINT64_FORMAT " bytes", path, total);
-      goto done;
+      if (got == cap)
+        {
+          cap = MIN ((size_t) total, MAX (cap * 2, (size_t) 1 << 20));
+          uint8_t *grown = g_try_realloc (out->data, cap);
+          if (grown == NULL)
+            {
+              g_set_error (error, LF_IDX_ERROR, LF_IDX_ERROR_IO, "%s: cannot allocate %zu bytes", path, cap);
+              goto done;
+            }
+          out->data = grown;
+        }
+      int r = gzread (f, out->data + got, (unsigned) MIN (cap - got, (size_t) 1 << 30));
+      if (r < 0)
+        {
+          int errnum;
+          g_set_error (error, LF_IDX_ERROR, LF_IDX_ERROR_IO, "%s: cannot read the data: %s", path, gzerror (f, &errnum));
+          goto done;
+        }
+      if (r == 0)
+        {
+          g_set_error (error, LF_IDX_ERROR, LF_IDX_ERROR_TRUNCATED,
+                       "%s: truncated: the data needs %" G_GINT64_FORMAT " bytes, the file has %zu", path, total, got);
+          goto done;
+        }
+      got += (size_t) r;
     }
-  if (!read_exact (f, out->data, (size_t) total, path, "the data", error))
-    goto done;
   uint8_t extra;
   if (gzread (f, &extra, 1) > 0)
     {

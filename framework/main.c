@@ -13,6 +13,7 @@ static const char usage[] =
   "  report DIR           a matrix's results -> index.html, leaderboard.md, leaderboard.csv\n"
   "  plugins [--json]     every plugin found: kind, version, file, parameters, capabilities\n"
   "  new KIND NAME        a new strategy, model or dataset plugin: a meson project to build\n"
+  "  generate DIR         continue a prompt with a language model saved by run --save-model\n"
   "  --version            versions, the BLIS kernel set and the thread count\n"
   "\n"
   "`lifelong COMMAND --help` describes each command.\n";
@@ -55,6 +56,8 @@ main (int argc, char **argv)
     return lf_cmd_plugins (argc - 1, argv + 1);
   if (strcmp (cmd, "new") == 0)
     return lf_cmd_new (argc - 1, argv + 1);
+  if (strcmp (cmd, "generate") == 0)
+    return lf_cmd_generate (argc - 1, argv + 1);
   fprintf (stderr, "lifelong: unknown command \"%s\"\n\n%s", cmd, usage);
   return 2;
 }

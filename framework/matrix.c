@@ -119,6 +119,12 @@ list_member (JsonObject *m, const char *key, const char *path, gboolean required
   return json_node_get_array (n);
 }
 
+static gboolean
+node_is_string (JsonNode *n)
+{
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING;
+}
+
 /* A strategy entry may carry "label" and "variants": {"small": {...}, ...};
  * each variant is a cell of its own labelled "name/variant". */
 typedef struct {
@@ -132,15 +138,21 @@ expand_methods (JsonArray *strategies, const char *path, GPtrArray *out, GError 
   for (guint i = 0; i < json_array_get_length (strategies); i++)
     {
       JsonNode *n = json_array_get_element (strategies, i);
-      if (!JSON_NODE_HOLDS_OBJECT (n) || !json_object_has_member (json_node_get_object (n), "name"))
+      if (!JSON_NODE_HOLDS_OBJECT (n) || !node_is_string (json_object_get_member (json_node_get_object (n), "name")))
         {
           g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
-                       "%s: strategies[%u] must be an object with a \"name\"", path, i);
+                       "%s: strategies[%u] must be an object with a string \"name\"", path, i);
           return FALSE;
         }
       JsonObject *s = json_node_get_object (n);
       const char *name = json_object_get_string_member (s, "name");
-      const char *label = json_object_has_member (s, "label") ? json_object_get_string_member (s, "label") : name;
+      JsonNode *ln = json_object_get_member (s, "label");
+      if (ln != NULL && !node_is_string (ln))
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s: strategies[%u].label must be a string", path, i);
+          return FALSE;
+        }
+      const char *label = ln != NULL ? json_node_get_string (ln) : name;
       JsonObject *base = object_copy (s);
       json_object_remove_member (base, "label");
       json_object_remove_member (base, "variants");
@@ -190,15 +202,15 @@ method_free (Method *m)
   g_free (m);
 }
 
+/* "type/T" ("type/domains/T" for domains other than split), from the
+ * resolved scenario section: the values are checked and defaults filled. */
 static char *
-scenario_label (JsonObject *scen)
+scenario_label (const LfParams *scp)
 {
-  const char *type = scen && json_object_has_member (scen, "type")
-                     ? json_object_get_string_member (scen, "type") : "class-incremental";
-  const char *dom = scen && json_object_has_member (scen, "domains")
-                    ? json_object_get_string_member (scen, "domains") : NULL;
-  int64_t T = scen && json_object_has_member (scen, "experiences") ? json_object_get_int_member (scen, "experiences") : 5;
-  if (dom && !g_str_equal (dom, "split"))
+  const char *type = lf_params_get_string (scp, "type");
+  const char *dom = lf_params_get_string (scp, "domains");
+  int64_t T = lf_params_get_int (scp, "experiences");
+  if (g_str_equal (type, "domain-incremental") && !g_str_equal (dom, "split"))
     return g_strdup_printf ("%s/%s/%" G_GINT64_FORMAT, type, dom, T);
   return g_strdup_printf ("%s/%" G_GINT64_FORMAT, type, T);
 }
@@ -219,8 +231,14 @@ build_cells (Matrix *mx, JsonObject *m, LfPluginRegistry *reg, GError **error)
                      (char *) l->data, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
         return FALSE;
       }
-  JsonObject *base = json_object_has_member (m, "base") && JSON_NODE_HOLDS_OBJECT (json_object_get_member (m, "base"))
-                     ? json_object_get_object_member (m, "base") : NULL;
+  JsonNode *bn = json_object_get_member (m, "base"), *pn = json_object_get_member (m, "published");
+  if ((bn != NULL && !JSON_NODE_HOLDS_OBJECT (bn)) || (pn != NULL && !JSON_NODE_HOLDS_OBJECT (pn)))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s: \"%s\" must be an object", path,
+                   bn != NULL && !JSON_NODE_HOLDS_OBJECT (bn) ? "base" : "published");
+      return FALSE;
+    }
+  JsonObject *base = bn != NULL ? json_node_get_object (bn) : NULL;
   GError *e = NULL;
   JsonArray *models = list_member (m, "models", path, TRUE, &e);
   JsonArray *strategies = models ? list_member (m, "strategies", path, TRUE, &e) : NULL;
@@ -270,17 +288,19 @@ build_cells (Matrix *mx, JsonObject *m, LfPluginRegistry *reg, GError **error)
               cell->model = g_strdup (json_object_get_string_member (json_object_get_object_member (cfg, "model"), "name"));
               cell->strategy = g_strdup (json_object_get_string_member (json_object_get_object_member (cfg, "strategy"), "name"));
               cell->dataset = g_strdup (json_object_get_string_member (json_object_get_object_member (cfg, "dataset"), "name"));
-              cell->scenario = scenario_label (json_object_has_member (cfg, "scenario")
-                                               ? json_object_get_object_member (cfg, "scenario") : NULL);
               cell->seed = json_object_has_member (cfg, "seed") ? json_object_get_int_member (cfg, "seed") : 0;
               cell->threads = json_object_has_member (cfg, "threads") ? (int) json_object_get_int_member (cfg, "threads") : 1;
               LfResolved res;
               g_autoptr (GError) rerr = NULL;
               if (lf_resolve (cfg, reg, &res, &rerr))
-                cell->id = g_strndup (res.hash, 16);
+                {
+                  cell->id = g_strndup (res.hash, 16);
+                  cell->scenario = scenario_label (res.scp);
+                }
               else if (g_error_matches (rerr, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE) && res.hash)
                 {
                   cell->id = g_strndup (res.hash, 16);
+                  cell->scenario = scenario_label (res.scp);
                   cell->status = CELL_SKIPPED;
                   cell->reason = g_strdup (rerr->message);
                 }

@@ -40,12 +40,44 @@ check_capabilities (const LfResolved *r, GError **error)
   return TRUE;
 }
 
+/* Keys the host reads itself: every plugin section's "name"; the model's
+ * "checkpoint" (a folder to load the weights from, docs/transformer.md). */
+static const char *const skip_named[] = { "name", NULL };
+static const char *const skip_model[] = { "name", "checkpoint", NULL };
+
 static LfParams *
-section_params (JsonObject *cfg, const char *sec, const LfParam *table, gboolean named, GError **error)
+section_params (JsonObject *cfg, const char *sec, const LfParam *table, const char *const *skip, GError **error)
 {
-  static const char *const skip[] = { "name", NULL };
   JsonObject *obj = json_object_has_member (cfg, sec) ? json_object_get_object_member (cfg, sec) : NULL;
-  return lf_params_from_json (table, obj, sec, named ? skip : NULL, error);
+  return lf_params_from_json (table, obj, sec, skip, error);
+}
+
+/* model.checkpoint: a folder with model.safetensors (checked now, so a
+ * matrix refuses the cell before it starts). */
+static gboolean
+model_checkpoint (JsonObject *cfg, LfResolved *r, GError **error)
+{
+  JsonNode *mn = json_object_get_member (cfg, "model");
+  JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT (mn) ? json_node_get_object (mn) : NULL;
+  if (m == NULL || !json_object_has_member (m, "checkpoint"))
+    return TRUE;
+  JsonNode *n = json_object_get_member (m, "checkpoint");
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+      || *json_node_get_string (n) == '\0')
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "model.checkpoint: expected a folder name (a string), the one `lifelong run --save-model` wrote");
+      return FALSE;
+    }
+  const char *dir = json_node_get_string (n);
+  g_autofree char *w = g_build_filename (dir, "model.safetensors", NULL);
+  if (!g_file_test (w, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "model.checkpoint: \"%s\": there is no %s", dir, w);
+      return FALSE;
+    }
+  r->checkpoint = g_strdup (dir);
+  return TRUE;
 }
 
 gboolean
@@ -58,11 +90,12 @@ lf_resolve (JsonObject *cfg, LfPluginRegistry *reg, LfResolved *r, GError **erro
       || !(r->si = lf_config_find_plugin (reg, LF_PLUGIN_STRATEGY, cfg, "strategy", error))
       || !(r->di = lf_config_find_plugin (reg, LF_PLUGIN_DATASET, cfg, "dataset", error)))
     return FALSE;
-  if (!(r->mp = section_params (cfg, "model", r->mi->params, TRUE, error))
-      || !(r->sp = section_params (cfg, "strategy", r->si->params, TRUE, error))
-      || !(r->dp = section_params (cfg, "dataset", r->di->params, TRUE, error))
-      || !(r->scp = section_params (cfg, "scenario", lf_scenario_params, FALSE, error))
-      || !(r->tp = section_params (cfg, "train", lf_train_params, FALSE, error)))
+  if (!(r->mp = section_params (cfg, "model", r->mi->params, skip_model, error))
+      || !(r->sp = section_params (cfg, "strategy", r->si->params, skip_named, error))
+      || !(r->dp = section_params (cfg, "dataset", r->di->params, skip_named, error))
+      || !(r->scp = section_params (cfg, "scenario", lf_scenario_params, NULL, error))
+      || !(r->tp = section_params (cfg, "train", lf_train_params, NULL, error))
+      || !model_checkpoint (cfg, r, error))
     return FALSE;
   if (lf_params_get_int (r->tp, "early_stopping_patience") > 0
       && lf_params_get_float (r->scp, "validation_fraction") <= 0)
@@ -83,6 +116,8 @@ lf_resolve (JsonObject *cfg, LfPluginRegistry *reg, LfResolved *r, GError **erro
       g_string_append_printf (key, "%s:%s;", names[i], j);
     }
   g_string_append_printf (key, "seed=%" G_GUINT64_FORMAT, r->seed);
+  if (r->checkpoint)   /* only then: hashes of configs without one stay as they were */
+    g_string_append_printf (key, ";checkpoint=%s", r->checkpoint);
   r->hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key->str, -1);
   return check_capabilities (r, error);
 }
@@ -96,6 +131,7 @@ lf_resolved_clear (LfResolved *r)
   lf_params_free (r->scp);
   lf_params_free (r->tp);
   g_free (r->hash);
+  g_free (r->checkpoint);
   memset (r, 0, sizeof *r);
 }
 
@@ -111,6 +147,8 @@ lf_resolved_to_json (const LfResolved *r)
       JsonNode *node = lf_params_to_json_node (ps[i]);
       if (names[i])
         json_object_set_string_member (json_node_get_object (node), "name", names[i]);
+      if (i == 0 && r->checkpoint)
+        json_object_set_string_member (json_node_get_object (node), "checkpoint", r->checkpoint);
       json_object_set_member (o, secs[i], node);
     }
   json_object_set_int_member (o, "seed", (gint64) r->seed);

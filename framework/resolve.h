@@ -11,6 +11,7 @@ typedef struct {
   uint64_t  seed;
   int       threads;
   char     *hash;       /* SHA-256 hex of every resolved value but threads */
+  char     *checkpoint; /* model.checkpoint: a folder to load the model from, or NULL */
 } LfResolved;
 
 /* Checks cfg (top-level keys, plugin names, every section's parameters,

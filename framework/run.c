@@ -7,6 +7,7 @@
 #include "checkpoint.h"
 #include "resolve.h"
 #include "json-write.h"
+#include "model-dir.h"
 #include <lifelong/metrics.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -175,6 +176,13 @@ setup (Run *r, GError **error)
     return FALSE;
   if (o->out_path && !check_output (o->out_path, error))
     return FALSE;
+  if (o->save_model_dir && g_file_test (o->save_model_dir, G_FILE_TEST_EXISTS)
+      && !g_file_test (o->save_model_dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "--save-model %s: exists and is not a folder",
+                   o->save_model_dir);
+      return FALSE;
+    }
   r->reg = lf_registry_new ();
   g_auto (GStrv) dirs = lf_plugin_search_path (o->plugin_path);
   g_autoptr (GError) scan_error = NULL;
@@ -210,6 +218,18 @@ setup (Run *r, GError **error)
   r->model = lf_model_create (r->mi, r->mp, &spec, lf_rng_key (r->seed, 0, 0, 0, "model-init"), error);
   if (r->model == NULL)
     return FALSE;
+  if (r->res.checkpoint)
+    {
+      /* start from a saved model (before the strategy sees it) */
+      g_autoptr (JsonNode) conf = lf_resolved_to_json (&r->res);
+      JsonObject *ms = json_object_get_object_member (json_node_get_object (conf), "model");
+      if (!lf_model_dir_load (r->model, r->res.checkpoint, ms, error))
+        {
+          g_prefix_error (error, "model.checkpoint: ");
+          return FALSE;
+        }
+      progress (r, "model %s: weights from %s", r->mi->name, r->res.checkpoint);
+    }
 
   LfOptimConfig oc;
   LfOptimKind kind = LF_OPTIM_ADAM;
@@ -848,6 +868,15 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
     ok = run_experiences (&r, error);
   if (ok && S_HAS (&r, report))
     r.svt->report (r.strat, &r.ctx);
+  if (ok && o->save_model_dir)
+    {
+      /* the model as the last row of the matrix measured it */
+      g_autoptr (JsonNode) conf = lf_resolved_to_json (&r.res);
+      JsonObject *ms = json_object_get_object_member (json_node_get_object (conf), "model");
+      ok = lf_model_dir_save (r.model, o->save_model_dir, ms, r.res.checkpoint, error);
+      if (ok)
+        progress (&r, "model saved in %s", o->save_model_dir);
+    }
   if (ok)
     {
       g_autofree char *text = result_json (&r);

@@ -11,6 +11,8 @@ typedef struct {
   int                 threads;       /* > 0 overrides the config              */
   gboolean            resume;
   gboolean            quiet;
+  const char         *save_model_dir;/* --save-model: the final model as a Hugging Face
+                                      * folder (model.safetensors, config.json), or NULL */
 } LfRunOptions;
 
 /* Runs it.  On success the result JSON is written atomically to out_path

@@ -189,14 +189,14 @@ check_write_args (const char *path, int n, const char *const *names, LfTensor *c
 static char *
 build_header (int n, const char *const *names, LfTensor *const *tensors,
               const char *const *meta_keys, const char *const *meta_values, int n_meta,
-              const char *checksum, size_t *len_out)
+              const char *format, const char *checksum, size_t *len_out)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "__metadata__");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "format");
-  json_builder_add_string_value (b, LF_SAFETENSORS_FORMAT);
+  json_builder_add_string_value (b, format);
   json_builder_set_member_name (b, "format_version");
   json_builder_add_string_value (b, G_STRINGIFY (LF_SAFETENSORS_FORMAT_VERSION));
   json_builder_set_member_name (b, "checksum");
@@ -257,7 +257,17 @@ lf_safetensors_write (const char *path, int n, const char *const *names,
                       const char *const *meta_keys, const char *const *meta_values,
                       int n_meta, GError **error)
 {
-  g_return_val_if_fail (path != NULL && n >= 0 && n_meta >= 0, FALSE);
+  return lf_safetensors_write_format (path, LF_SAFETENSORS_FORMAT, n, names, tensors, meta_keys, meta_values,
+                                      n_meta, error);
+}
+
+gboolean
+lf_safetensors_write_format (const char *path, const char *format, int n, const char *const *names,
+                             LfTensor *const *tensors,
+                             const char *const *meta_keys, const char *const *meta_values,
+                             int n_meta, GError **error)
+{
+  g_return_val_if_fail (path != NULL && format != NULL && *format != '\0' && n >= 0 && n_meta >= 0, FALSE);
   g_return_val_if_fail (n == 0 || (names != NULL && tensors != NULL), FALSE);
   g_return_val_if_fail (n_meta == 0 || (meta_keys != NULL && meta_values != NULL), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -277,7 +287,7 @@ lf_safetensors_write (const char *path, int n, const char *const *names,
   g_autofree char *checksum = g_strconcat (ST_CHECKSUM_PREFIX, g_checksum_get_string (sum), NULL);
   size_t header_len;
   g_autofree char *header = build_header (n, names, tensors, meta_keys, meta_values, n_meta,
-                                          checksum, &header_len);
+                                          format, checksum, &header_len);
 
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *tmp_path = g_strconcat (path, ".tmp-XXXXXX", NULL);

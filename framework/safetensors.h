@@ -40,6 +40,16 @@ gboolean lf_safetensors_write (const char *path, int n, const char *const *names
                                const char *const *meta_keys, const char *const *meta_values,
                                int n_meta, GError **error);
 
+/* The same with another "format" value: "pt" for files Hugging Face
+ * transformers loads (its from_pretrained refuses a safetensors file whose
+ * __metadata__.format is not "pt", "tf", "flax" or "mlx").  format_version
+ * and checksum are written and checked as usual; only a "lifelong" file has
+ * its format_version checked on reading. */
+gboolean lf_safetensors_write_format (const char *path, const char *format, int n, const char *const *names,
+                                      LfTensor *const *tensors,
+                                      const char *const *meta_keys, const char *const *meta_values,
+                                      int n_meta, GError **error);
+
 typedef struct LfSafetensors LfSafetensors;
 
 /* Maps path and validates all of it before returning: the header length,

@@ -2,6 +2,7 @@
  * every corruption gets an error that names the file and the fault. */
 #include <lifelong/lifelong.h>
 #include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <zlib.h>
 
 static char *dir;
@@ -99,6 +100,40 @@ test_corrupt (void)
   g_assert_nonnull (strstr (error->message, "missing"));
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature (address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* A header promising 16 GiB (16384 x 1024 x 1024) in front of 10 bytes,
+ * found by fuzz-idx (fuzz/regressions/idx/header-promises-16gb): the reader
+ * must fail on the missing data, not first allocate what the header
+ * claims.  Under a 1 GiB address-space limit it still says "truncated". */
+static void
+test_huge_header (void)
+{
+#ifdef UNDER_ASAN
+  g_test_skip ("AddressSanitizer reserves more address space than the limit this test sets");
+#else
+  if (g_test_subprocess ())
+    {
+      static const uint8_t huge[] = { 0, 0, 8, 3, 0, 0, 0x40, 0, 0, 0, 4, 0, 0, 0, 4, 0,
+                                      1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+      struct rlimit rl = { (rlim_t) 1 << 30, (rlim_t) 1 << 30 };
+      g_assert_cmpint (setrlimit (RLIMIT_AS, &rl), ==, 0);
+      for (int gz = 0; gz < 2; gz++)
+        expect_error (gz ? "huge.gz" : "huge", huge, sizeof huge, gz, LF_IDX_ERROR_TRUNCATED,
+                      "the data needs 17179869184 bytes, the file has 10");
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -106,6 +141,7 @@ main (int argc, char **argv)
   dir = g_dir_make_tmp ("lifelong-idx-XXXXXX", NULL);
   g_test_add_func ("/idx/read", test_read_good);
   g_test_add_func ("/idx/corrupt", test_corrupt);
+  g_test_add_func ("/idx/huge-header", test_huge_header);
   int r = g_test_run ();
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   const char *name;

@@ -1,8 +1,10 @@
 /* lifelong tests — importance accumulators (squared and absolute gradients,
  * scale, add), the fused quadratic penalty (value, gradient 2 w (theta -
  * anchor) for any number of parameters, frozen ones skipped, a step pulls
- * every weight toward its anchor, thread-count independence), and SI's path
- * integral on a quadratic whose trajectory is known in closed form. */
+ * every weight toward its anchor, thread-count independence; the same
+ * penalty applied to .grad without a tape node, bit for bit), and SI's path
+ * integral on a quadratic whose trajectory is known in closed form, and
+ * the batched per-sample sums against batch-of-one passes. */
 #include "tensor-private.h"
 #include <math.h>
 
@@ -603,6 +605,294 @@ test_path_integral (void)
   lf_path_integral_free (pi);
 }
 
+/* lf_quadratic_penalty_add_grad is the op without a tape node: the same
+ * value and, bit for bit, the same gradient as backward of
+ * lf_scale (lf_quadratic_penalty (...), coef), written when no gradient
+ * reached a parameter and added to one that did; frozen parameters and
+ * NULL anchors skipped; coef = 0 touches no gradient.  On the six small
+ * parameters and on one long enough for chunks and threads. */
+static void
+penalty_add_grad_case (int n, LfTensor **p, LfTensor **anchor, LfImportance *w, double coef,
+                       const LfReal *const *other)
+{
+  /* the op: backward of coef * q (+ sum p * other) */
+  for (int i = 0; i < n; i++)
+    lf_tensor_zero_grad (p[i]);
+  lf_tape_push (TRUE);
+  LfTensor *q = lf_quadratic_penalty (n, p, anchor, w);
+  LfReal qv = lf_tensor_data (q)[0];
+  LfTensor *loss = lf_scale (q, coef);
+  for (int i = 0; other && i < n; i++)
+    if (other[i])
+      loss = lf_add (loss, lf_sum (lf_mul (p[i], lf_tensor_from_data (lf_tensor_ndim (p[i]), lf_tensor_shape (p[i]),
+                                                                          other[i]))));
+  lf_backward (loss);
+  lf_tape_pop ();
+  LfReal **ref = g_new0 (LfReal *, n);
+  for (int i = 0; i < n; i++)
+    if (lf_tensor_grad (p[i]))
+      ref[i] = g_memdup2 (lf_tensor_grad (p[i]), (gsize) lf_tensor_numel (p[i]) * sizeof (LfReal));
+  /* without a node: the other term's backward first, then the penalty */
+  for (int i = 0; i < n; i++)
+    lf_tensor_zero_grad (p[i]);
+  if (other)
+    {
+      lf_tape_push (TRUE);
+      LfTensor *o = NULL;
+      for (int i = 0; i < n; i++)
+        if (other[i])
+          {
+            LfTensor *t = lf_sum (lf_mul (p[i], lf_tensor_from_data (lf_tensor_ndim (p[i]), lf_tensor_shape (p[i]),
+                                                                      other[i])));
+            o = o ? lf_add (o, t) : t;
+          }
+      lf_backward (o);
+      lf_tape_pop ();
+    }
+  double v = lf_quadratic_penalty_add_grad (n, p, anchor, w, coef);
+  g_assert_cmpfloat ((LfReal) v, ==, qv);
+  for (int i = 0; i < n; i++)
+    {
+      const LfReal *g = lf_tensor_grad (p[i]);
+      if (ref[i] == NULL)
+        {
+          g_assert_null (g);
+          continue;
+        }
+      g_assert_nonnull (g);
+      /* equal as numbers (a zero's sign may differ: the op adds its term
+       * to a zeroed buffer for its first four parameters) */
+      for (int64_t k = 0; k < lf_tensor_numel (p[i]); k++)
+        if (g[k] != ref[i][k])
+          g_error ("coef %g, parameter %d[%" G_GINT64_FORMAT "]: %.9g, the op's %.9g", coef, i, k, g[k], ref[i][k]);
+      g_free (ref[i]);
+    }
+  g_free (ref);
+}
+
+static void
+test_penalty_add_grad (void)
+{
+  Fixture f;
+  fixture_init (&f);
+  const double coefs[] = { 1.0, 0.37, 2500.0 };
+  for (guint c = 0; c < G_N_ELEMENTS (coefs); c++)
+    {
+      penalty_add_grad_case (NP, f.p, f.anchor, f.w, coefs[c], NULL);
+      penalty_add_grad_case (NP, f.p, f.anchor, NULL, coefs[c], NULL);
+    }
+  /* other gradients first: the penalty adds to them (and writes p[1]) */
+  g_autofree LfReal *o0 = g_new (LfReal, lf_tensor_numel (f.p[0]));
+  g_autofree LfReal *o5 = g_new (LfReal, lf_tensor_numel (f.p[5]));
+  for (int64_t k = 0; k < lf_tensor_numel (f.p[0]); k++)
+    o0[k] = (LfReal) (0.1 * (double) k - 0.4);
+  for (int64_t k = 0; k < lf_tensor_numel (f.p[5]); k++)
+    o5[k] = (LfReal) (k - 7);
+  const LfReal *other[NP] = { o0, NULL, NULL, NULL, NULL, o5 };
+  penalty_add_grad_case (NP, f.p, f.anchor, f.w, 0.37, other);
+  /* a frozen parameter and a missing anchor: nothing for them */
+  lf_tensor_set_requires_grad (f.p[2], FALSE);
+  LfTensor *anchors[NP];
+  memcpy (anchors, f.anchor, sizeof anchors);
+  anchors[4] = NULL;
+  penalty_add_grad_case (NP, f.p, anchors, f.w, 0.37, other);
+  lf_tensor_set_requires_grad (f.p[2], TRUE);
+  /* coef = 0: the value, and no gradient written */
+  zero_grads (&f);
+  double v = lf_quadratic_penalty_add_grad (NP, f.p, f.anchor, f.w, 0.0);
+  assert_close (v, penalty_ref (&f, TRUE), 1e-6);
+  for (int i = 0; i < NP; i++)
+    g_assert_null (lf_tensor_grad (f.p[i]));
+  fixture_clear (&f);
+
+  /* long: chunks in parallel, the same at 1, 2 and 4 threads */
+  int64_t n = 5 * LF_PAR_MIN + 123;
+  g_autoptr (LfTensor) p = param_new (1, &n, 60, -1, 1);
+  g_autoptr (LfTensor) a = lf_tensor_new_owned (1, &n);
+  fill (a, 61, -1, 1);
+  g_autoptr (LfImportance) w = lf_importance_new (1, &p);
+  fill (lf_importance_values (w, 0), 62, 0, 10);
+  g_autofree LfReal *g1 = NULL;
+  double v1 = 0;
+  for (int threads = 1; threads <= 4; threads *= 2)
+    {
+      lf_set_threads (threads);
+      penalty_add_grad_case (1, &p, &a, w, 0.37, NULL);
+      double vt = lf_quadratic_penalty_add_grad (1, &p, &a, w, 0.37);   /* adds again: 2x */
+      if (g1 == NULL)
+        {
+          v1 = vt;
+          g1 = g_memdup2 (lf_tensor_grad (p), (gsize) n * sizeof (LfReal));
+        }
+      g_assert_cmpfloat (vt, ==, v1);
+      g_assert_cmpmem (lf_tensor_grad (p), n * sizeof (LfReal), g1, n * sizeof (LfReal));
+    }
+  lf_set_threads (1);
+}
+
+/* ---- exact per-sample sums in batches ------------------------------------------ */
+
+/* A small MLP 5 -> 7 -> 4 of plain linears (and one the loss never uses),
+ * with optional extras that the batched path cannot cover exactly: a gain
+ * vector that is not a linear's, a second call of the head, a custom op. */
+#define PS_N 11
+enum { PS_PLAIN, PS_GAIN, PS_TWICE, PS_CUSTOM, PS_MODES };
+
+typedef struct {
+  LfModule *root, *l0, *l1;
+  LfTensor *gain;
+  int       mode;
+  LfReal    x[PS_N * 5];
+  int32_t   y[PS_N];
+} PsModel;
+
+static void
+ps_model_init (PsModel *m, int mode)
+{
+  m->mode = mode;
+  m->root = lf_module_new ("", LF_MODULE_CONTAINER, NULL, NULL);
+  lf_module_add_child (m->root, lf_module_new_linear ("l0", 5, 7, TRUE));
+  lf_module_add_child (m->root, lf_module_new_linear ("l1", 7, 4, TRUE));
+  lf_module_add_child (m->root, lf_module_new_linear ("unused", 3, 3, TRUE));
+  LfModule *g = lf_module_new ("gain", LF_MODULE_CUSTOM, NULL, NULL);
+  lf_module_add_child (m->root, g);
+  int64_t seven = 7;
+  m->gain = lf_module_add_param (g, "g", 1, &seven);
+  m->l0 = lf_module_find (m->root, "l0");
+  m->l1 = lf_module_find (m->root, "l1");
+  lf_module_init_linear (m->l0, 101);
+  lf_module_init_linear (m->l1, 102);
+  lf_module_init_linear (lf_module_find (m->root, "unused"), 103);
+  fill (m->gain, 104, 0.5, 1.5);
+  for (int i = 0; i < PS_N * 5; i++)
+    m->x[i] = (LfReal) (4 * lf_rng_uniform_at (105, (uint64_t) i) - 2);
+  for (int i = 0; i < PS_N; i++)
+    m->y[i] = (int32_t) (lf_rng_uniform_at (106, (uint64_t) i) * 4);
+}
+
+static void
+ps_identity_fwd (void *ctx, int n_inputs, LfTensor *const *inputs, LfTensor *out)
+{
+  (void) ctx; (void) n_inputs;
+  memcpy (lf_tensor_data (out), lf_tensor_data (inputs[0]), (size_t) lf_tensor_numel (out) * sizeof (LfReal));
+}
+
+static void
+ps_identity_bwd (void *ctx, int n_inputs, LfTensor *const *inputs, LfTensor *out, const LfReal *out_grad,
+                 LfReal *const *in_grads)
+{
+  (void) ctx; (void) n_inputs; (void) inputs;
+  for (int64_t i = 0; in_grads[0] && i < lf_tensor_numel (out); i++)
+    in_grads[0][i] += out_grad[i];
+}
+
+static const LfCustomOp ps_test_identity = {
+  .struct_size = sizeof (LfCustomOp), .name = "test_identity",
+  .forward = ps_identity_fwd, .backward = ps_identity_bwd,
+};
+
+/* sum over samples [first, first + count) of the cross-entropy of each */
+static LfTensor *
+ps_loss (void *user, int64_t first, int64_t count)
+{
+  PsModel *m = user;
+  int64_t shape[2] = { count, 5 };
+  LfTensor *x = lf_tensor_from_data (2, shape, m->x + first * 5);
+  LfTensor *h = lf_relu (lf_module_forward (m->l0, x, NULL));
+  if (m->mode == PS_GAIN)
+    h = lf_mul (h, m->gain);
+  LfTensor *z = lf_module_forward (m->l1, h, NULL);
+  if (m->mode == PS_TWICE)
+    z = lf_add (z, lf_module_forward (m->l1, lf_sqr (h), NULL));
+  if (m->mode == PS_CUSTOM)
+    z = lf_custom (&ps_test_identity, NULL, 1, &z, 2, lf_tensor_shape (z));
+  return lf_scale (lf_cross_entropy (z, m->y + first, NULL), (double) count);
+}
+
+static void
+test_per_sample (void)
+{
+  static const char *const names[PS_MODES] = { "plain linears", "a gain vector", "the head called twice",
+                                               "a custom op" };
+  for (int mode = 0; mode < PS_MODES; mode++)
+    for (int kind = LF_IMPORTANCE_SQUARED; kind <= LF_IMPORTANCE_ABSOLUTE; kind++)
+      {
+        PsModel m;
+        ps_model_init (&m, mode);
+        g_autoptr (GPtrArray) ps = lf_module_params (m.root, "*", TRUE);
+        const int np = (int) ps->len;
+        LfTensor **params = (LfTensor **) ps->pdata;
+        /* the reference: one batch-of-one pass per sample, summed in double */
+        double **ref = g_new (double *, np);
+        LfReal **g = g_new (LfReal *, np);
+        for (int i = 0; i < np; i++)
+          {
+            ref[i] = g_new0 (double, lf_tensor_numel (params[i]));
+            g[i] = g_new (LfReal, lf_tensor_numel (params[i]));
+          }
+        for (int64_t s = 0; s < PS_N; s++)
+          {
+            lf_tape_push (TRUE);
+            lf_grad_into (ps_loss (&m, s, 1), np, params, g);
+            lf_tape_pop ();
+            for (int i = 0; i < np; i++)
+              for (int64_t k = 0; k < lf_tensor_numel (params[i]); k++)
+                ref[i][k] += kind == LF_IMPORTANCE_SQUARED ? (double) g[i][k] * g[i][k] : fabs (g[i][k]);
+          }
+        const int64_t batches[] = { 1, 3, 4, PS_N, 64 };
+        for (guint b = 0; b < G_N_ELEMENTS (batches); b++)
+          {
+            g_autoptr (LfImportance) imp = lf_importance_new (np, params);
+            int64_t slow = lf_importance_add_per_sample (imp, m.root, kind, PS_N, batches[b], ps_loss, &m, 0.25);
+            /* the batched path covers the plain linears; the gain, the twice
+             * called head and (with a custom op) everything take the slow path */
+            g_assert_cmpint (slow, ==, mode == PS_PLAIN ? 0 : PS_N);
+            double worst = 0;
+            for (int i = 0; i < np; i++)
+              {
+                const LfReal *v = lf_tensor_data (lf_importance_values (imp, i));
+                double scale = 0;
+                for (int64_t k = 0; k < lf_tensor_numel (params[i]); k++)
+                  scale = fmax (scale, 0.25 * ref[i][k]);
+                for (int64_t k = 0; k < lf_tensor_numel (params[i]); k++)
+                  {
+                    double want = 0.25 * ref[i][k], err = fabs (v[k] - want);
+                    if (g_str_has_prefix (lf_tensor_name (params[i]), "unused"))
+                      g_assert_cmpfloat (v[k], ==, 0);
+                    if (err > 1e-5 * fabs (want) + 1e-6 * scale)
+                      g_error ("%s, %s, batch %" G_GINT64_FORMAT ": %s[%" G_GINT64_FORMAT "] = %.9g, "
+                               "batch-of-one sum %.9g", names[mode], kind ? "absolute" : "squared", batches[b],
+                               lf_tensor_name (params[i]), k, v[k], want);
+                    if (want != 0)
+                      worst = fmax (worst, err / fabs (want));
+                  }
+              }
+            g_test_message ("%s, %s, batch %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " slow passes, "
+                            "largest relative difference to the batch-of-one sums %.2g", names[mode],
+                            kind ? "absolute" : "squared", batches[b], slow, worst);
+          }
+        /* the hooks are gone: a forward gives the same numbers as before */
+        lf_tape_push (FALSE);
+        int64_t shape[2] = { PS_N, 5 };
+        LfTensor *x = lf_tensor_from_data (2, shape, m.x);
+        LfTensor *y1 = lf_module_forward (m.l1, lf_relu (lf_module_forward (m.l0, x, NULL)), NULL);
+        LfTensor *y2 = lf_linear (lf_relu (lf_linear (x, lf_module_param (m.l0, "weight"),
+                                                       lf_module_param (m.l0, "bias"))),
+                                  lf_module_param (m.l1, "weight"), lf_module_param (m.l1, "bias"));
+        g_assert_cmpmem (lf_tensor_data (y1), lf_tensor_numel (y1) * sizeof (LfReal),
+                         lf_tensor_data (y2), lf_tensor_numel (y2) * sizeof (LfReal));
+        lf_tape_pop ();
+        for (int i = 0; i < np; i++)
+          {
+            g_free (ref[i]);
+            g_free (g[i]);
+          }
+        g_free (ref);
+        g_free (g);
+        lf_module_free (m.root);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -616,6 +906,8 @@ main (int argc, char **argv)
   g_test_add_func ("/importance/penalty/frozen", test_penalty_frozen);
   g_test_add_func ("/importance/penalty/sgd-step", test_penalty_sgd_step);
   g_test_add_func ("/importance/penalty/deterministic", test_penalty_deterministic);
+  g_test_add_func ("/importance/penalty/add-grad", test_penalty_add_grad);
   g_test_add_func ("/importance/path-integral", test_path_integral);
+  g_test_add_func ("/importance/per-sample/equals-batch-of-one", test_per_sample);
   return g_test_run ();
 }

@@ -179,6 +179,345 @@ lf_importance_bytes (const LfImportance *imp)
   return bytes;
 }
 
+/* ---- exact per-sample sums in batches ---------------------------------------- */
+
+typedef struct PsRun PsRun;
+
+/* One hooked plain linear. */
+typedef struct {
+  PsRun    *run;
+  LfModule *mod;
+  LfTensor *w, *b;        /* the linear's parameters (b may be NULL)           */
+  int       wi, bi;       /* their index in imp, -1 when imp does not hold them */
+  guint     hook;
+  /* per batch */
+  int       calls;        /* forward calls while capturing                     */
+  gboolean  ok;           /* one call, recorded LINEAR node on (rows, in)      */
+  LfTensor *x, *y, *id;   /* its input, its raw output, the identity after it  */
+  LfReal   *delta;        /* dL/dy (rows, out), kept by the identity's backward */
+  gboolean  has_delta;
+  int       y_uses;       /* recorded consumers of y on the loss's graph       */
+  gboolean  y_foreign;    /* one of them is not the identity                   */
+} PsCapture;
+
+struct PsRun {
+  gboolean  active;       /* hooks capture (the batched pass only)             */
+  int64_t   rows;         /* samples in the batch                              */
+};
+
+static void
+ps_identity_forward (void *ctx, int n_inputs, LfTensor *const *inputs, LfTensor *out)
+{
+  (void) ctx; (void) n_inputs;
+  memcpy (out->data, inputs[0]->data, (size_t) out->numel * sizeof (LfReal));
+}
+
+static void
+ps_identity_backward (void *ctx, int n_inputs, LfTensor *const *inputs, LfTensor *out,
+                      const LfReal *out_grad, LfReal *const *in_grads)
+{
+  (void) n_inputs; (void) inputs;
+  PsCapture *c = ctx;
+  memcpy (c->delta, out_grad, (size_t) out->numel * sizeof (LfReal));
+  c->has_delta = TRUE;
+  if (in_grads[0])
+    for (int64_t i = 0; i < out->numel; i++)
+      in_grads[0][i] += out_grad[i];
+}
+
+static const LfCustomOp ps_identity_op = {
+  .struct_size = sizeof (LfCustomOp),
+  .name = "per_sample_capture",
+  .forward = ps_identity_forward,
+  .backward = ps_identity_backward,
+};
+
+static LfTensor *
+ps_post_hook (LfModule *m, LfTensor *x, LfTensor *y, LfForward *fwd, void *user)
+{
+  (void) m; (void) fwd;
+  PsCapture *c = user;
+  if (!c->run->active)
+    return y;
+  if (++c->calls > 1)
+    {
+      c->ok = FALSE;
+      return y;
+    }
+  /* the raw linear of exactly this module's weight and bias, recorded, on
+   * one row per sample (the post-hook sees the input the class's forward
+   * got, after any pre-hooks; earlier post-hooks may have replaced y) */
+  if (!lf_tape_recording () || y->op != LF_OP_LINEAR || !(y->flags & LF_TF_REQUIRES_GRAD)
+      || y->src[0] != x || y->src[1] != c->w || y->src[2] != c->b
+      || x->ndim != 2 || x->shape[0] != c->run->rows || y->ndim != 2)
+    return y;
+  c->ok = TRUE;
+  c->x = x;
+  c->y = y;
+  c->delta = lf_scope_alloc ((size_t) y->numel * sizeof (LfReal));
+  c->has_delta = FALSE;
+  c->id = lf_custom (&ps_identity_op, c, 1, &y, y->ndim, y->shape);
+  return c->id;
+}
+
+/* What the batched pass knows of one parameter of imp. */
+typedef struct {
+  int        uses;        /* recorded consumers on the loss's graph        */
+  gboolean   foreign;     /* a consumer that is not its captured linear    */
+  PsCapture *cap;         /* the captured linear that uses it              */
+} PsParam;
+
+/* Walks the loss's recorded graph (the nodes a backward of this scope
+ * visits) and fills pp[] and the captures' use counts.  Returns FALSE when
+ * the graph holds a custom op other than the captures. */
+static gboolean
+ps_analyse (LfTensor *loss, GHashTable *param_index, GHashTable *by_y, GHashTable *by_id, PsParam *pp)
+{
+  gboolean clean = TRUE;
+  if (!(loss->flags & LF_TF_REQUIRES_GRAD) || loss->op == LF_OP_NONE)
+    return TRUE;
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GPtrArray) stack = g_ptr_array_new ();
+  g_ptr_array_add (stack, loss);
+  g_hash_table_add (seen, loss);
+  while (stack->len > 0)
+    {
+      LfTensor *n = g_ptr_array_steal_index_fast (stack, stack->len - 1);
+      if (n->op == LF_OP_CUSTOM && !g_hash_table_contains (by_id, n))
+        clean = FALSE;
+      PsCapture *self = n->op == LF_OP_LINEAR ? g_hash_table_lookup (by_y, n) : NULL;
+      for (int j = 0; j < LF_MAX_SRC; j++)
+        {
+          LfTensor *s = n->src[j];
+          if (s == NULL || !(s->flags & LF_TF_REQUIRES_GRAD))
+            continue;
+          if (s->flags & LF_TF_OWNED)
+            {
+              gpointer v;
+              if (!g_hash_table_lookup_extended (param_index, s, NULL, &v))
+                continue;
+              PsParam *p = &pp[GPOINTER_TO_INT (v)];
+              p->uses++;
+              if (self && self->ok && ((j == 1 && s == self->w) || (j == 2 && s == self->b)))
+                p->cap = self;
+              else
+                p->foreign = TRUE;
+              continue;
+            }
+          PsCapture *c = g_hash_table_lookup (by_y, s);
+          if (c)
+            {
+              c->y_uses++;
+              if (n != c->id)
+                c->y_foreign = TRUE;
+            }
+          /* gradients flow only into nodes of the scope being differentiated */
+          if (s->op != LF_OP_NONE && s->scope == loss->scope && !g_hash_table_contains (seen, s))
+            {
+              g_hash_table_add (seen, s);
+              g_ptr_array_add (stack, s);
+            }
+        }
+    }
+  return clean;
+}
+
+/* accw (out, in) += weight * f(delta)^T f(a) and accb (out) += weight *
+ * sum_r f(delta_r) (in row order), f = square or |.|, over the batch's
+ * rows; either may be NULL. */
+static void
+ps_accumulate (PsCapture *c, LfImportanceKind kind, LfReal weight, LfReal *accw, LfReal *accb)
+{
+  const int64_t rows = c->x->shape[0], in = c->x->shape[1], out = c->y->shape[1];
+  LfReal *fd = lf_scope_alloc ((size_t) (rows * out) * sizeof (LfReal));
+  const LfReal *d = c->delta;
+  for (int64_t i = 0; i < rows * out; i++)
+    fd[i] = kind == LF_IMPORTANCE_SQUARED ? d[i] * d[i] : lf_fabsr (d[i]);
+  if (accw)
+    {
+      LfReal *fa = lf_scope_alloc ((size_t) (rows * in) * sizeof (LfReal));
+      const LfReal *a = c->x->data;
+      for (int64_t i = 0; i < rows * in; i++)
+        fa[i] = kind == LF_IMPORTANCE_SQUARED ? a[i] * a[i] : lf_fabsr (a[i]);
+      lf_gemm (TRUE, FALSE, out, in, rows, weight, fd, out, fa, in, 1, accw, in);
+    }
+  if (accb)
+    for (int64_t o = 0; o < out; o++)
+      {
+        LfReal s = 0;
+        for (int64_t r = 0; r < rows; r++)
+          s += fd[r * out + o];
+        accb[o] += weight * s;
+      }
+}
+
+static void
+ps_add_grads (LfImportance *imp, LfImportanceKind kind, int n, const int *idx, LfReal *const *grads, LfReal w)
+{
+  for (int j = 0; j < n; j++)
+    {
+      LfReal *a = imp->acc[idx[j]]->data;
+      const LfReal *g = grads[j];
+      const int64_t m = imp->acc[idx[j]]->numel;
+      if (kind == LF_IMPORTANCE_SQUARED)
+        {
+#pragma omp parallel for simd schedule(static) if (m >= LF_PAR_MIN)
+          for (int64_t k = 0; k < m; k++)
+            a[k] += w * (g[k] * g[k]);
+        }
+      else
+        {
+#pragma omp parallel for simd schedule(static) if (m >= LF_PAR_MIN)
+          for (int64_t k = 0; k < m; k++)
+            a[k] += w * lf_fabsr (g[k]);
+        }
+    }
+}
+
+int64_t
+lf_importance_add_per_sample (LfImportance *imp, LfModule *root, LfImportanceKind kind,
+                              int64_t n, int64_t batch_size, LfSampleLossFn loss, void *user, double weight)
+{
+  g_return_val_if_fail (imp != NULL && root != NULL && loss != NULL, 0);
+  g_return_val_if_fail (kind == LF_IMPORTANCE_SQUARED || kind == LF_IMPORTANCE_ABSOLUTE, 0);
+  g_return_val_if_fail (n >= 0 && batch_size >= 1, 0);
+  if (n == 0 || imp->n == 0)
+    return 0;
+  const LfReal w = (LfReal) weight;
+  PsRun run = { 0 };
+  g_autoptr (GHashTable) param_index = g_hash_table_new (g_direct_hash, g_direct_equal);
+  for (int i = 0; i < imp->n; i++)
+    g_hash_table_insert (param_index, imp->params[i], GINT_TO_POINTER (i));
+  /* hook every plain linear that holds a parameter of imp */
+  g_autoptr (GPtrArray) mods = lf_module_find_all (root, "*", -1);
+  g_autoptr (GPtrArray) caps = g_ptr_array_new_with_free_func (g_free);
+  for (guint k = 0; k < mods->len; k++)
+    {
+      LfModule *m = mods->pdata[k];
+      if (lf_module_class (m) != &lf_linear_class)
+        continue;
+      LfTensor *wt = lf_module_param (m, "weight"), *bt = lf_module_param (m, "bias");
+      gpointer v;
+      int wi = wt && g_hash_table_lookup_extended (param_index, wt, NULL, &v) ? GPOINTER_TO_INT (v) : -1;
+      int bi = bt && g_hash_table_lookup_extended (param_index, bt, NULL, &v) ? GPOINTER_TO_INT (v) : -1;
+      if (wi < 0 && bi < 0)
+        continue;
+      PsCapture *c = g_new0 (PsCapture, 1);
+      c->run = &run;
+      c->mod = m;
+      c->w = wt;
+      c->b = bt;
+      c->wi = wi;
+      c->bi = bi;
+      c->hook = lf_module_add_post_hook (m, ps_post_hook, c, NULL);
+      g_ptr_array_add (caps, c);
+    }
+  g_autoptr (GHashTable) by_y = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr (GHashTable) by_id = g_hash_table_new (g_direct_hash, g_direct_equal);
+  PsParam *pp = g_new (PsParam, imp->n);
+  int *slow = g_new (int, imp->n);
+  gboolean *batched = g_new (gboolean, imp->n);
+  LfTensor **slow_params = g_new (LfTensor *, imp->n);
+  LfReal **slow_grads = g_new0 (LfReal *, imp->n);   /* by parameter, allocated on first use */
+  LfReal **grads = g_new (LfReal *, imp->n);
+  int64_t slow_passes = 0;
+  for (int64_t first = 0; first < n; first += batch_size)
+    {
+      const int64_t count = MIN (batch_size, n - first);
+      for (guint k = 0; k < caps->len; k++)
+        {
+          PsCapture *c = caps->pdata[k];
+          c->calls = 0;
+          c->ok = FALSE;
+          c->x = c->y = c->id = NULL;
+          c->delta = NULL;
+          c->has_delta = FALSE;
+          c->y_uses = 0;
+          c->y_foreign = FALSE;
+        }
+      memset (pp, 0, sizeof (PsParam) * (size_t) imp->n);
+      g_hash_table_remove_all (by_y);
+      g_hash_table_remove_all (by_id);
+
+      lf_tape_push (TRUE);
+      run.active = TRUE;
+      run.rows = count;
+      LfTensor *l = loss (user, first, count);
+      run.active = FALSE;
+      lf_check (l != NULL && l->numel == 1, "lf_importance_add_per_sample: the loss must be one number");
+      for (guint k = 0; k < caps->len; k++)
+        {
+          PsCapture *c = caps->pdata[k];
+          if (c->ok)
+            {
+              g_hash_table_insert (by_y, c->y, c);
+              g_hash_table_insert (by_id, c->id, c);
+            }
+        }
+      gboolean clean = ps_analyse (l, param_index, by_y, by_id, pp);
+      /* the parameters the batched pass gives exactly, and the rest */
+      int n_slow = 0;
+      for (int i = 0; i < imp->n; i++)
+        {
+          const PsParam *p = &pp[i];
+          gboolean exact = clean && (p->uses == 0
+                                     || (p->uses == 1 && !p->foreign && p->cap != NULL && !p->cap->y_foreign));
+          batched[i] = exact && p->uses == 1 && lf_tensor_requires_grad (imp->params[i]);
+          if (!exact && lf_tensor_requires_grad (imp->params[i]))
+            slow[n_slow++] = i;
+        }
+      lf_grad_into (l, 0, NULL, NULL);   /* no parameter's gradient: the captures keep delta */
+      for (guint k = 0; k < caps->len; k++)
+        {
+          PsCapture *c = caps->pdata[k];
+          if (!c->ok || !c->has_delta)
+            continue;
+          LfReal *accw = c->wi >= 0 && batched[c->wi] && pp[c->wi].cap == c ? imp->acc[c->wi]->data : NULL;
+          LfReal *accb = c->bi >= 0 && batched[c->bi] && pp[c->bi].cap == c ? imp->acc[c->bi]->data : NULL;
+          if (accw || accb)
+            ps_accumulate (c, kind, w, accw, accb);
+        }
+      lf_tape_pop ();
+
+      /* the slow path: one pass per sample, for those parameters only */
+      if (n_slow > 0)
+        {
+          for (int j = 0; j < n_slow; j++)
+            {
+              int i = slow[j];
+              if (slow_grads[i] == NULL)
+                slow_grads[i] = g_new (LfReal, MAX (imp->params[i]->numel, 1));
+              slow_params[j] = imp->params[i];
+              grads[j] = slow_grads[i];
+            }
+          for (int64_t s = 0; s < count; s++)
+            {
+              lf_tape_push (TRUE);
+              LfTensor *ls = loss (user, first + s, 1);
+              lf_check (ls != NULL && ls->numel == 1, "lf_importance_add_per_sample: the loss must be one number");
+              lf_grad_into (ls, n_slow, slow_params, grads);
+              lf_tape_pop ();
+              ps_add_grads (imp, kind, n_slow, slow, grads, w);
+              slow_passes++;
+            }
+        }
+    }
+  for (guint k = 0; k < caps->len; k++)
+    {
+      PsCapture *c = caps->pdata[k];
+      lf_module_remove_hook (c->mod, c->hook);
+    }
+  for (int i = 0; i < imp->n; i++)
+    g_free (slow_grads[i]);
+  g_free (slow_grads);
+  g_free (grads);
+  g_free (slow_params);
+  g_free (slow);
+  g_free (batched);
+  g_free (pp);
+  return slow_passes;
+}
+
 /* ---- the quadratic penalty ----------------------------------------------------
  * One custom op for every parameter at once.  lf_custom takes at most
  * LF_CUSTOM_MAX_INPUTS inputs and records the node only when one of them
@@ -340,6 +679,102 @@ lf_quadratic_penalty (int n, LfTensor *const *params, LfTensor *const *anchors,
     }
   int64_t one = 1;
   return lf_custom (&qp_op, ctx, n_inputs, inputs, 1, &one);
+}
+
+/* ---- the penalty's gradient without a tape node ------------------------------
+ * The same value and gradient as lf_quadratic_penalty, in one pass over
+ * theta, anchor, w and .grad (the op needs two: the value in its forward,
+ * the gradient in its backward), for a strategy's after_backward. */
+
+/* sum w (t - a)^2 over [lo, hi) exactly as qp_chunk; and, when g is not
+ * NULL, g = (fresh ? 0 : g) + (two_c * w) * (t - a), the op's backward
+ * term rounded the same way. */
+LF_TARGET_CLONES static double
+qpg_chunk (LfReal *restrict g, gboolean fresh, const LfReal *restrict t, const LfReal *restrict a,
+           const LfReal *restrict w, LfReal two_c, int64_t lo, int64_t hi)
+{
+  double value = qp_chunk (t, a, w, lo, hi);
+  if (g == NULL)
+    return value;
+  if (w)
+    {
+      if (fresh)
+        for (int64_t i = lo; i < hi; i++)
+          g[i] = two_c * w[i] * (t[i] - a[i]);
+      else
+        for (int64_t i = lo; i < hi; i++)
+          g[i] += two_c * w[i] * (t[i] - a[i]);
+    }
+  else
+    {
+      if (fresh)
+        for (int64_t i = lo; i < hi; i++)
+          g[i] = two_c * (t[i] - a[i]);
+      else
+        for (int64_t i = lo; i < hi; i++)
+          g[i] += two_c * (t[i] - a[i]);
+    }
+  return value;
+}
+
+double
+lf_quadratic_penalty_add_grad (int n, LfTensor *const *params, LfTensor *const *anchors,
+                               const LfImportance *weights, double coef)
+{
+  g_return_val_if_fail (n >= 0, 0.0);
+  g_return_val_if_fail (n == 0 || (params != NULL && anchors != NULL), 0.0);
+  if (weights)
+    lf_check (weights->n >= n, "lf_quadratic_penalty_add_grad: %d parameters, importance has %d", n, weights->n);
+  /* the op's backward: (2 * dL/dq) with dL/dq = coef rounded to float */
+  const LfReal two_c = 2 * (LfReal) coef;
+  double total = 0;
+  for (int i = 0; i < n; i++)
+    {
+      LfTensor *p = params[i];
+      if (p == NULL || anchors[i] == NULL || !lf_tensor_requires_grad (p))
+        continue;
+      lf_check (anchors[i]->numel == p->numel,
+                "lf_quadratic_penalty_add_grad: parameter %d (%s) has %" G_GINT64_FORMAT " elements, its anchor %"
+                G_GINT64_FORMAT, i, p->name ? p->name : "?", p->numel, anchors[i]->numel);
+      const LfReal *w = NULL;
+      if (weights)
+        {
+          lf_check (weights->acc[i]->numel == p->numel,
+                    "lf_quadratic_penalty_add_grad: parameter %d (%s) has %" G_GINT64_FORMAT
+                    " elements, its importance %" G_GINT64_FORMAT,
+                    i, p->name ? p->name : "?", p->numel, weights->acc[i]->numel);
+          w = weights->acc[i]->data;
+        }
+      LfReal *g = NULL;
+      gboolean fresh = FALSE;
+      if (coef != 0 && p->grad != NULL)
+        {
+          g = p->grad;
+          fresh = !(p->flags & LF_TF_GRAD_VALID);
+          p->flags |= LF_TF_GRAD_VALID;
+        }
+      const LfReal *t = p->data, *a = anchors[i]->data;
+      const int64_t m = p->numel;
+      /* the chunks of qp_sum, partial sums combined in chunk order */
+      int64_t nchunks = (m + LF_SUM_CHUNK - 1) / LF_SUM_CHUNK;
+      if (nchunks <= 1)
+        {
+          total += qpg_chunk (g, fresh, t, a, w, two_c, 0, m);
+          continue;
+        }
+      double stack[256];
+      double *part = nchunks <= 256 ? stack : g_new (double, nchunks);
+#pragma omp parallel for schedule(static) if (m >= LF_PAR_MIN)
+      for (int64_t c = 0; c < nchunks; c++)
+        part[c] = qpg_chunk (g, fresh, t, a, w, two_c, c * LF_SUM_CHUNK, MIN (m, (c + 1) * LF_SUM_CHUNK));
+      double sum = 0;
+      for (int64_t c = 0; c < nchunks; c++)
+        sum += part[c];
+      if (part != stack)
+        g_free (part);
+      total += sum;
+    }
+  return total;
 }
 
 /* ---- SI's path integral ------------------------------------------------------- */

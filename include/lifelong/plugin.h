@@ -24,7 +24,8 @@
 G_BEGIN_DECLS
 
 #define LF_ABI_MAJOR 1   /* bump: the host refuses plugins of another major */
-#define LF_ABI_MINOR 0   /* bump: fields or slots were appended             */
+#define LF_ABI_MINOR 1   /* bump: fields or slots were appended (1.1: model
+                          * describe and generate, LfGenerateOptions)     */
 
 #define LF_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 #define LF_PLUGIN_SYMBOL "lf_plugin_query"

@@ -52,20 +52,46 @@ static const LfModuleClass tf_norm_class = {
   sizeof (LfModuleClass), "rmsnorm", tf_norm_forward, g_free,
 };
 
-typedef struct { int64_t heads, kv_heads, head_dim; double theta; } AttnState;
+/* One layer's key/value cache while tf_generate runs: the rotated keys and
+ * the values of the first len positions (soft prompt included). */
+typedef struct {
+  LfTensor *k, *v;      /* owned (1, max_len, kv_heads, head_dim) */
+  int64_t   len, max_len;
+  gboolean  used;       /* the layer's attention read it in this pass */
+} TfCache;
 
-/* h: (n, T, d) -> (n, T, d) */
+typedef struct {
+  int64_t heads, kv_heads, head_dim;
+  double theta;
+  TfCache *cache;       /* set only inside tf_generate */
+} AttnState;
+
+/* h: (n, T, d) -> (n, T, d).  With a cache (generation, n = 1): the T new
+ * positions come after cache->len cached ones; their keys and values are
+ * appended and the queries attend over all S = len + T. */
 static LfTensor *
 tf_attn_forward (LfModule *m, LfTensor *h, LfForward *fwd)
 {
   const AttnState *s = lf_module_state (m);
-  int64_t n = lf_tensor_dim (h, 0), T = lf_tensor_dim (h, 1);
+  TfCache *c = s->cache;
+  int64_t n = lf_tensor_dim (h, 0), T = lf_tensor_dim (h, 1), off = c ? c->len : 0;
   int64_t qs[4] = { n, T, s->heads, s->head_dim }, ks[4] = { n, T, s->kv_heads, s->head_dim };
   LfTensor *q = lf_reshape (lf_module_forward (lf_module_find (m, "q_proj"), h, fwd), 4, qs);
   LfTensor *k = lf_reshape (lf_module_forward (lf_module_find (m, "k_proj"), h, fwd), 4, ks);
   LfTensor *v = lf_reshape (lf_module_forward (lf_module_find (m, "v_proj"), h, fwd), 4, ks);
-  q = lf_rope (q, s->head_dim, 0, s->theta);
-  k = lf_rope (k, s->head_dim, 0, s->theta);
+  q = lf_rope (q, s->head_dim, off, s->theta);
+  k = lf_rope (k, s->head_dim, off, s->theta);
+  if (c)
+    {
+      g_assert (n == 1 && off + T <= c->max_len);
+      const int64_t row = s->kv_heads * s->head_dim;   /* (T, kv_heads, head_dim) rows */
+      memcpy (lf_tensor_data (c->k) + off * row, lf_tensor_data (k), (size_t) (T * row) * sizeof (LfReal));
+      memcpy (lf_tensor_data (c->v) + off * row, lf_tensor_data (v), (size_t) (T * row) * sizeof (LfReal));
+      c->len = off + T;
+      c->used = TRUE;
+      k = lf_slice (c->k, 1, 0, c->len);   /* (1, S, kv_heads, head_dim) */
+      v = lf_slice (c->v, 1, 0, c->len);
+    }
   LfTensor *a = lf_attention (q, k, v, TRUE, lf_module_get_slot (m, "prefix_key"), lf_module_get_slot (m, "prefix_value"));
   int64_t os[3] = { n, T, s->heads * s->head_dim };
   return lf_module_forward (lf_module_find (m, "o_proj"), lf_reshape (a, 3, os), fwd);
@@ -158,7 +184,7 @@ tf_build (const TfConfig *c, uint64_t key)
       lf_module_add_child (layers, blk);
       lf_module_add_child (blk, tf_norm ("input_layernorm", c->d, c->eps));
       AttnState *as = g_new (AttnState, 1);
-      *as = (AttnState) { c->heads, c->kv_heads, c->head_dim, c->theta };
+      *as = (AttnState) { c->heads, c->kv_heads, c->head_dim, c->theta, NULL };
       LfModule *attn = lf_module_new ("self_attn", LF_MODULE_ATTENTION, &tf_attn_class, as);
       lf_module_add_child (blk, attn);
       lf_module_add_child (attn, lf_module_new_linear ("q_proj", c->d, c->heads * c->head_dim, FALSE));
@@ -247,20 +273,29 @@ tf_destroy (void *self)
 
 static LfModule *tf_root (void *self) { return ((Tf *) self)->root; }
 
-/* tokens (n, T) -> logits (n, T, vocab) or (n, classes) */
-static void
-tf_forward (void *self, const LfBatch *batch, LfForward *fwd, LfModelOutput *out)
+/* The language-model head's weight (vocab, d): lm_head's, or the
+ * embedding's when they are tied. */
+static LfTensor *
+tf_head_weight (Tf *t)
 {
-  Tf *t = self;
+  LfModule *head = lf_module_find (t->root, "lm_head");
+  return lf_module_param (head ? head : lf_module_find (t->root, "model.embed_tokens"), "weight");
+}
+
+/* tokens (n, T) -> the final norm's output (n, T, d).  with_prompt: the
+ * embedding's "prompt" slot (prompt tuning: P soft tokens before every
+ * sequence, dropped from the output) goes in front; tf_generate passes it
+ * on the first pass only, when the cache is empty. */
+static LfTensor *
+tf_hidden (Tf *t, const int32_t *tokens, int64_t n, int64_t T, LfForward *fwd, gboolean with_prompt)
+{
   const TfConfig *c = &t->c;
-  int64_t n = batch->n, T = batch->seq_len;
   LfModule *emb = lf_module_find (t->root, "model.embed_tokens");
   LfTensor *W = lf_module_param (emb, "weight");
   int64_t hs[3] = { n, T, c->d };
-  LfTensor *h = lf_reshape (lf_embedding (W, batch->tokens, n * T), 3, hs);
+  LfTensor *h = lf_reshape (lf_embedding (W, tokens, n * T), 3, hs);
   h = lf_module_forward (emb, h, fwd);   /* hooks on the embedding see its output */
-  /* prompt tuning: soft tokens before every sequence, dropped at the end */
-  LfTensor *prompt = lf_module_get_slot (emb, "prompt");
+  LfTensor *prompt = with_prompt ? lf_module_get_slot (emb, "prompt") : NULL;
   int64_t P = prompt ? lf_tensor_dim (prompt, 0) : 0;
   if (prompt)
     {
@@ -274,12 +309,21 @@ tf_forward (void *self, const LfBatch *batch, LfForward *fwd, LfModelOutput *out
   h = lf_module_forward (lf_module_find (t->root, "model.norm"), h, fwd);
   if (prompt)
     h = lf_slice (h, 1, P, P + T);
+  return h;
+}
+
+/* tokens (n, T) -> logits (n, T, vocab) or (n, classes) */
+static void
+tf_forward (void *self, const LfBatch *batch, LfForward *fwd, LfModelOutput *out)
+{
+  Tf *t = self;
+  const TfConfig *c = &t->c;
+  int64_t n = batch->n, T = batch->seq_len;
+  LfTensor *h = tf_hidden (t, batch->tokens, n, T, fwd, TRUE);
   if (c->classes == 0)
     {
-      LfModule *head = lf_module_find (t->root, "lm_head");
-      LfTensor *HW = head ? lf_module_param (head, "weight") : W;
       out->features = h;
-      out->logits = lf_matmul_t (h, FALSE, HW, TRUE);
+      out->logits = lf_matmul_t (h, FALSE, tf_head_weight (t), TRUE);
       return;
     }
   /* classification: the last real token's state (before padding), or the mean */
@@ -317,6 +361,178 @@ tf_clone (void *self)
   return tf_build (&((Tf *) self)->c, 0);
 }
 
+/* ---- Hugging Face config and generation (ABI 1.1) ---- */
+
+/* The shortest decimal text that reads back to v ("1e-06", not
+ * "9.9999999999999995e-07"), in the C locale. */
+static void
+tf_append_double (GString *s, double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  for (int prec = 1; prec <= 17; prec++)
+    {
+      char fmt[8];
+      g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
+      g_ascii_formatd (buf, sizeof buf, fmt, v);
+      if (g_ascii_strtod (buf, NULL) == v)
+        break;
+    }
+  g_string_append (s, buf);
+  if (!strpbrk (buf, ".eEn"))   /* JSON readers that type numbers see a float */
+    g_string_append (s, ".0");
+}
+
+/* A Hugging Face LlamaConfig: transformers' LlamaForCausalLM (or
+ * LlamaForSequenceClassification, whose head is also named "score") reads
+ * the folder `lifelong run --save-model` writes. */
+static char *
+tf_describe (void *self)
+{
+  const TfConfig *c = &((Tf *) self)->c;
+  GString *s = g_string_new ("{\n");
+  g_string_append_printf (s, "  \"architectures\": [\"%s\"],\n",
+                          c->classes > 0 ? "LlamaForSequenceClassification" : "LlamaForCausalLM");
+  g_string_append (s, "  \"model_type\": \"llama\",\n");
+  g_string_append_printf (s, "  \"hidden_size\": %" G_GINT64_FORMAT ",\n", c->d);
+  g_string_append_printf (s, "  \"intermediate_size\": %" G_GINT64_FORMAT ",\n", c->ff);
+  g_string_append_printf (s, "  \"num_hidden_layers\": %" G_GINT64_FORMAT ",\n", c->layers);
+  g_string_append_printf (s, "  \"num_attention_heads\": %" G_GINT64_FORMAT ",\n", c->heads);
+  g_string_append_printf (s, "  \"num_key_value_heads\": %" G_GINT64_FORMAT ",\n", c->kv_heads);
+  g_string_append_printf (s, "  \"head_dim\": %" G_GINT64_FORMAT ",\n", c->head_dim);
+  g_string_append_printf (s, "  \"vocab_size\": %" G_GINT64_FORMAT ",\n", c->vocab);
+  g_string_append_printf (s, "  \"max_position_embeddings\": %" G_GINT64_FORMAT ",\n", c->context);
+  g_string_append (s, "  \"rms_norm_eps\": ");
+  tf_append_double (s, c->eps);
+  g_string_append (s, ",\n  \"rope_theta\": ");
+  tf_append_double (s, c->theta);
+  g_string_append_printf (s, ",\n  \"tie_word_embeddings\": %s,\n", c->tie ? "true" : "false");
+  g_string_append (s, "  \"hidden_act\": \"silu\",\n  \"attention_bias\": false,\n  \"mlp_bias\": false,\n"
+                      "  \"attention_dropout\": 0.0,\n  \"initializer_range\": 0.02,\n"
+                      "  \"torch_dtype\": \"float32\",\n  \"use_cache\": true");
+  if (c->vocab >= LF_BYTE_VOCAB)   /* byte-level text: the specials after the bytes */
+    g_string_append_printf (s, ",\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"pad_token_id\": %d",
+                            LF_TOKEN_BOS, LF_TOKEN_EOS, LF_TOKEN_PAD);
+  if (c->classes > 0)
+    g_string_append_printf (s, ",\n  \"num_labels\": %" G_GINT64_FORMAT, c->classes);
+  g_string_append (s, "\n}\n");
+  return g_string_free (s, FALSE);
+}
+
+/* The attention modules generation can cache: one per layer, of this
+ * plugin's class, in layer order.  NULL (with error) when a plugin has
+ * replaced one by a module that does not know the cache. */
+static GPtrArray *
+tf_cached_attention (Tf *t, GError **error)
+{
+  LfModule *layers = lf_module_find (t->root, "model.layers");
+  GPtrArray *found = g_ptr_array_new ();
+  for (int i = 0; i < lf_module_n_children (layers); i++)
+    {
+      g_autoptr (GPtrArray) a = lf_module_find_all (lf_module_child (layers, i), "*", LF_MODULE_ATTENTION);
+      LfModule *mine = NULL;
+      for (guint j = 0; j < a->len && !mine; j++)
+        if (lf_module_class (a->pdata[j]) == &tf_attn_class)
+          mine = a->pdata[j];
+      if (mine == NULL)
+        {
+          g_ptr_array_unref (found);
+          g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED, "model transformer: layer %d has no attention of "
+                       "its own (replaced?), so it has no key/value cache; generate without the cache", i);
+          return NULL;
+        }
+      g_ptr_array_add (found, mine);
+    }
+  return found;
+}
+
+/* Generation with a key/value cache: the prompt in one pass (prefill),
+ * then one token per pass, each through the whole module tree (hooks,
+ * wrappers and inserted modules apply as in forward) with no tape.  Every
+ * layer's attention appends its new keys and values to its cache and
+ * attends over all of them, with rotary positions offset by the cached
+ * length. */
+static gboolean
+tf_generate (void *self, const int32_t *prompt, int64_t n_prompt, int64_t max_new, const LfGenerateOptions *opts,
+             int32_t *out, int64_t *n_out, GError **error)
+{
+  Tf *t = self;
+  const TfConfig *c = &t->c;
+  *n_out = 0;
+  if (c->classes > 0)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED, "model transformer is a classifier (%" G_GINT64_FORMAT
+                   " classes): it does not generate text", c->classes);
+      return FALSE;
+    }
+  if (n_prompt < 1 || n_prompt > c->context)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "model transformer: a prompt of %" G_GINT64_FORMAT
+                   " tokens does not fit the context (1 to %" G_GINT64_FORMAT ")", n_prompt, c->context);
+      return FALSE;
+    }
+  max_new = MIN (max_new, c->context - n_prompt);
+  if (max_new <= 0)
+    return TRUE;
+  g_autoptr (GPtrArray) attn = tf_cached_attention (t, error);
+  if (attn == NULL)
+    return FALSE;
+  LfTensor *prompt_slot = lf_module_get_slot (lf_module_find (t->root, "model.embed_tokens"), "prompt");
+  const int64_t P = prompt_slot ? lf_tensor_dim (prompt_slot, 0) : 0;
+  const int64_t max_len = P + n_prompt + max_new;
+  g_autofree TfCache *caches = g_new0 (TfCache, attn->len);
+  for (guint l = 0; l < attn->len; l++)
+    {
+      int64_t shape[4] = { 1, max_len, c->kv_heads, c->head_dim };
+      caches[l] = (TfCache) { lf_tensor_new_owned (4, shape), lf_tensor_new_owned (4, shape), 0, max_len, FALSE };
+      ((AttnState *) lf_module_state (attn->pdata[l]))->cache = &caches[l];
+    }
+  LfTensor *HW = tf_head_weight (t);
+  int64_t sample_id = 0;
+  const int32_t *step_tokens = prompt;
+  int64_t T = n_prompt;
+  gboolean ok = TRUE;
+  for (int64_t step = 0; step < max_new; step++)
+    {
+      lf_tape_push (FALSE);
+      LfBatch batch = { .struct_size = sizeof batch, .n = 1, .split = LF_SPLIT_TEST, .tokens = step_tokens,
+                        .seq_len = T, .sample_ids = &sample_id };
+      LfForward fwd = { .struct_size = sizeof fwd, .batch = &batch, .training = FALSE };
+      for (guint l = 0; l < attn->len; l++)
+        caches[l].used = FALSE;
+      LfTensor *h = tf_hidden (t, step_tokens, 1, T, &fwd, step == 0);
+      for (guint l = 0; l < attn->len && ok; l++)
+        if (!caches[l].used)
+          {
+            g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED, "model transformer: layer %u's attention was not "
+                         "run (a plugin changed the tree), so its key/value cache is stale; generate without "
+                         "the cache", l);
+            ok = FALSE;
+          }
+      if (!ok)
+        {
+          lf_tape_pop ();
+          break;
+        }
+      /* the last position's logits: (1, 1, d) x (vocab, d)^T */
+      LfTensor *logits = lf_matmul_t (lf_slice (h, 1, T - 1, T), FALSE, HW, TRUE);
+      int32_t tok = lf_generate_sample (lf_tensor_data (logits), c->vocab, opts, step);
+      lf_tape_pop ();
+      out[step] = tok;
+      *n_out = step + 1;
+      if (opts->stop_at_eos && tok == LF_TOKEN_EOS)
+        break;
+      step_tokens = &out[step];
+      T = 1;
+    }
+  for (guint l = 0; l < attn->len; l++)
+    {
+      ((AttnState *) lf_module_state (attn->pdata[l]))->cache = NULL;
+      lf_tensor_free (caches[l].k);
+      lf_tensor_free (caches[l].v);
+    }
+  return ok;
+}
+
 static const LfModelVTable tf_vtable = {
   .struct_size = sizeof (LfModelVTable),
   .create = tf_create,
@@ -325,6 +541,8 @@ static const LfModelVTable tf_vtable = {
   .forward = tf_forward,
   .reset = tf_reset,
   .clone = tf_clone,
+  .describe = tf_describe,
+  .generate = tf_generate,
 };
 
 static const char *const tf_kinds[] = { "transformer", NULL };

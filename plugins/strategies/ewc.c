@@ -5,11 +5,26 @@
  * theta*_k)^2, one term per past experience, as in the paper.
  *
  * The Fisher: `fisher_samples` training samples of the experience, drawn
- * without replacement, one at a time, with the label the model predicts
- * (y^ = arg-max of its task-masked logits, no dropout):
+ * without replacement, each with the label the model predicts (y^ = arg-max
+ * of its task-masked logits, no dropout):
  *   F = 1/N sum_x (d log p(y^ | x) / d theta)^2
- * computed as a side gradient (lf_grad_into in its own tape scope), so no
- * .grad is touched. */
+ * a sum of per-sample squared gradients.  It is computed exactly in batches
+ * of `fisher_batch` samples (lf_importance_add_per_sample: for a linear the
+ * per-sample squares sum to (delta o delta)^T (a o a)), or with
+ * fisher_batch = 1 one sample at a time; either way as side gradients
+ * (lf_grad_into in scopes of their own), so no .grad is touched.
+ *
+ * The penalty sum_k F_k (theta - theta*_k)^2 is evaluated in one pass as
+ * S (theta - m)^2 + c with S = sum_k F_k, m = sum_k F_k theta*_k / S and the
+ * constant c = sum_k F_k (m - theta*_k)^2, all computed once per experience:
+ * the same value and gradient 2 sum_k F_k (theta - theta*_k) up to float
+ * rounding, at the cost of one term whatever the number of experiences.
+ * With one stored experience m = theta*_0 and c = 0 exactly (the division
+ * is done in double), so the penalty is the single term bit for bit.  It is
+ * applied as its gradient lambda S (theta - m), added to .grad after
+ * backward in the same pass that measures its value
+ * (lf_quadratic_penalty_add_grad; the op's gradient, rounded the same way),
+ * not as a loss term: the loss the host logs is the task's. */
 #include <lifelong/lifelong.h>
 #include <math.h>
 
@@ -29,6 +44,10 @@ typedef struct {
   LfTensor  **params;          /* borrowed from the model, in tree order  */
   GPtrArray  *fisher;          /* LfImportance *, one per past experience */
   GPtrArray  *anchor;          /* LfSnapshot *, the weights after it      */
+  int64_t     fisher_batch;    /* samples per Fisher pass (1: one at a time) */
+  LfImportance *merged_w;      /* S = sum_k F_k (NULL before the first experience ends) */
+  LfTensor  **merged_anchor;   /* m = sum_k F_k theta*_k / S, per parameter (owned) */
+  double      merged_c;        /* sum_k F_k (m - theta*_k)^2                        */
   int64_t     n_exp;
   double     *history;         /* (n_exp, n): total Fisher of each parameter per experience */
   gboolean    first_step;
@@ -41,7 +60,10 @@ static const LfParam ewc_params[] = {
     "strength: the loss gains lambda/2 * sum_k F_k (theta - theta*_k)^2 over past experiences k "
     "(Kirkpatrick et al.'s lambda)" },
   { "fisher_samples", LF_PARAM_INT, "500", 0, 1e9, NULL,
-    "training samples of each experience the diagonal Fisher averages, one sample at a time (0: every sample)" },
+    "training samples of each experience the diagonal Fisher averages (0: every sample)" },
+  { "fisher_batch", LF_PARAM_INT, "64", 1, 1e9, NULL,
+    "samples per Fisher pass: the per-sample squared gradients of a batch are summed exactly "
+    "(plain linears; other parameters one sample at a time); 1: every sample its own pass" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -57,6 +79,7 @@ ewc_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   Ewc *s = g_new0 (Ewc, 1);
   s->lambda = lf_params_get_float (p, "lambda");
   s->fisher_samples = lf_params_get_int (p, "fisher_samples");
+  s->fisher_batch = lf_params_get_int (p, "fisher_batch");
   g_autoptr (GPtrArray) ps = lf_model_params (lf_ctx_model (ctx), TRUE);
   s->n = (int) ps->len;
   s->params = g_memdup2 (ps->pdata, sizeof (LfTensor *) * (gsize) MAX (s->n, 1));
@@ -70,9 +93,78 @@ ewc_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
 }
 
 static void
+ewc_merged_clear (Ewc *s)
+{
+  g_clear_pointer (&s->merged_w, lf_importance_free);
+  if (s->merged_anchor)
+    for (int i = 0; i < s->n; i++)
+      lf_tensor_free (s->merged_anchor[i]);
+  g_clear_pointer (&s->merged_anchor, g_free);
+  s->merged_c = 0;
+}
+
+/* S, m and c from the stored (F_k, theta*_k), in double per element; a
+ * parameter no anchor holds keeps a NULL anchor (it adds nothing). */
+static void
+ewc_merge (Ewc *s)
+{
+  ewc_merged_clear (s);
+  if (s->fisher->len == 0)
+    return;
+  s->merged_w = lf_importance_new (s->n, s->params);
+  s->merged_anchor = g_new0 (LfTensor *, MAX (s->n, 1));
+  const guint K = s->fisher->len;
+  const LfReal **f = g_new (const LfReal *, K), **a = g_new (const LfReal *, K);
+  double c = 0;
+  for (int i = 0; i < s->n; i++)
+    {
+      LfTensor *p = s->params[i];
+      const int64_t numel = lf_tensor_numel (p);
+      guint held = 0;
+      for (guint k = 0; k < K; k++)
+        {
+          LfTensor *ak = lf_snapshot_get (s->anchor->pdata[k], lf_tensor_name (p));
+          if (ak == NULL || lf_tensor_numel (ak) != numel)
+            continue;
+          f[held] = lf_tensor_data (lf_importance_values (s->fisher->pdata[k], i));
+          a[held] = lf_tensor_data (ak);
+          held++;
+        }
+      if (held == 0)
+        continue;
+      LfTensor *m = lf_tensor_new_owned (lf_tensor_ndim (p), lf_tensor_shape (p));
+      s->merged_anchor[i] = m;
+      LfReal *md = lf_tensor_data (m), *sd = lf_tensor_data (lf_importance_values (s->merged_w, i));
+      for (int64_t e = 0; e < numel; e++)
+        {
+          double sw = 0, swa = 0;
+          LfReal sf = 0;
+          for (guint k = 0; k < held; k++)
+            {
+              sw += f[k][e];
+              swa += (double) f[k][e] * a[k][e];
+              sf += f[k][e];
+            }
+          /* an element no experience finds important keeps the latest anchor */
+          md[e] = sw > 0 ? (LfReal) (swa / sw) : a[held - 1][e];
+          sd[e] = sf;
+          for (guint k = 0; k < held; k++)
+            {
+              double d = (double) md[e] - a[k][e];
+              c += f[k][e] * d * d;
+            }
+        }
+    }
+  s->merged_c = c;
+  g_free (f);
+  g_free (a);
+}
+
+static void
 ewc_destroy (void *self)
 {
   Ewc *s = self;
+  ewc_merged_clear (s);
   g_ptr_array_unref (s->fisher);
   g_ptr_array_unref (s->anchor);
   g_free (s->params);
@@ -88,30 +180,19 @@ ewc_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
   return TRUE;
 }
 
-/* sum_k sum_i F_k,i (theta_i - theta*_k,i)^2 -> (1), in the step's scope */
-static LfTensor *
-ewc_quadratic (Ewc *s)
+/* The penalty lambda/2 * sum_k F_k (theta - theta*_k)^2, merged into
+ * lambda/2 * (sum_i S_i (theta_i - m_i)^2 + c): its gradient lambda S
+ * (theta - m) is added to .grad in one pass that also measures the value
+ * (lf_quadratic_penalty_add_grad); no loss term, no tape node. */
+static void
+ewc_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
 {
-  LfTensor **anchors = lf_scope_alloc (sizeof (LfTensor *) * (size_t) MAX (s->n, 1));
-  LfTensor *sum = NULL;
-  for (guint k = 0; k < s->fisher->len; k++)
-    {
-      lf_snapshot_lookup (s->anchor->pdata[k], s->n, s->params, anchors);
-      LfTensor *q = lf_quadratic_penalty (s->n, s->params, anchors, s->fisher->pdata[k]);
-      sum = sum ? lf_add (sum, q) : q;
-    }
-  return sum;
-}
-
-static LfTensor *
-ewc_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutput *out, LfTensor *loss)
-{
-  (void) ctx; (void) batch; (void) out;
+  (void) ctx; (void) batch;
   Ewc *s = self;
-  if (s->fisher->len == 0)
-    return loss;
-  LfTensor *q = ewc_quadratic (s);
-  double qv = lf_tensor_data (q)[0];
+  if (s->merged_w == NULL)
+    return;
+  double qv = lf_quadratic_penalty_add_grad (s->n, s->params, s->merged_anchor, s->merged_w, s->lambda / 2)
+              + s->merged_c;
   if (s->first_step)
     {
       s->fig[EWC_FIG_QUAD_START] = qv;
@@ -119,13 +200,81 @@ ewc_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOut
       s->first_step = FALSE;
     }
   s->fig[EWC_FIG_PENALTY_LAST] = s->lambda / 2 * qv;
-  if (s->lambda == 0)
-    return loss;
-  return lf_add (loss, lf_scale (q, s->lambda / 2));
 }
 
-/* F += 1/N (d log p(y^|x) / d theta)^2 over N samples of experience e, one
- * at a time; returns N. */
+/* The samples of a Fisher estimate, for lf_importance_add_per_sample. */
+typedef struct {
+  LfStrategyCtx *ctx;
+  const int64_t *ids;
+} EwcSamples;
+
+/* A language model's logits (n, T, V): each sample's mean over the
+ * positions its loss mask keeps of -log p(y^_t | x_<=t), y^_t the arg-max
+ * next token, summed over the n samples -> (1).  (The mean keeps F on the
+ * per-token scale of the training loss, whatever the sequence length.) */
+static LfTensor *
+ewc_lm_loss (const LfBatch *b, LfTensor *logits)
+{
+  const int64_t n = b->n, T = lf_tensor_dim (logits, 1), V = lf_tensor_dim (logits, 2);
+  const LfReal *z = lf_tensor_data (logits);
+  int32_t *yhat = lf_scope_alloc (sizeof (int32_t) * (size_t) (n * T));
+  LfReal *w = lf_scope_alloc (sizeof (LfReal) * (size_t) (n * T));
+  int64_t kept_samples = 0;
+  for (int64_t r = 0; r < n; r++)
+    {
+      int64_t k = 0;
+      for (int64_t t = 0; t < T; t++)
+        {
+          int64_t i = r * T + t;
+          gboolean keep = b->labels[i] >= 0 && (b->loss_mask == NULL || b->loss_mask[i]);
+          yhat[i] = -100;
+          if (!keep)
+            continue;
+          yhat[i] = 0;
+          for (int64_t c = 1; c < V; c++)
+            if (z[i * V + c] > z[i * V + yhat[i]])
+              yhat[i] = (int32_t) c;
+          k++;
+        }
+      for (int64_t t = 0; t < T; t++)
+        w[r * T + t] = k > 0 ? (LfReal) (1.0 / (double) k) : 0;
+      kept_samples += k > 0;
+    }
+  /* the weighted mean is sum_s mean_s / kept_samples */
+  LfCrossEntropyOptions o = LF_CROSS_ENTROPY_OPTIONS_INIT;
+  o.weights = w;
+  int64_t shape[2] = { n * T, V };
+  LfTensor *nll = lf_cross_entropy (lf_reshape (logits, 2, shape), yhat, &o);
+  return lf_scale (nll, (double) MAX (kept_samples, 1));
+}
+
+/* sum over samples [first, first + count) of -log p(y^|x), y^ the arg-max
+ * of each row's task-masked logits (a language model: ewc_lm_loss) */
+static LfTensor *
+ewc_sample_loss (void *user, int64_t first, int64_t count)
+{
+  EwcSamples *u = user;
+  LfBatch *b = lf_ctx_batch (u->ctx, u->ids + first, count);
+  LfModelOutput out;
+  lf_ctx_forward (u->ctx, b, FALSE, &out);
+  if (lf_tensor_ndim (out.logits) == 3)
+    return ewc_lm_loss (b, out.logits);
+  const LfReal *z = lf_tensor_data (out.logits);
+  int64_t C = lf_tensor_dim (out.logits, -1);
+  int32_t *yhat = lf_scope_alloc (sizeof (int32_t) * (size_t) count);
+  for (int64_t r = 0; r < count; r++)
+    {
+      yhat[r] = 0;
+      for (int64_t c = 1; c < C; c++)
+        if (z[r * C + c] > z[r * C + yhat[r]])
+          yhat[r] = (int32_t) c;
+    }
+  LfTensor *nll = lf_cross_entropy (out.logits, yhat, NULL);   /* the mean */
+  return count == 1 ? nll : lf_scale (nll, (double) count);
+}
+
+/* F += 1/N (d log p(y^|x) / d theta)^2 over N samples of experience e;
+ * returns N. */
 static int64_t
 ewc_fisher (Ewc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
 {
@@ -145,6 +294,14 @@ ewc_fisher (Ewc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
       ids[i] = ids[j];
       ids[j] = t;
     }
+  if (s->fisher_batch > 1)
+    {
+      EwcSamples u = { ctx, ids };
+      lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N,
+                                    s->fisher_batch, ewc_sample_loss, &u, 1.0 / (double) N);
+      return N;
+    }
+  /* fisher_batch = 1: one pass per sample */
   LfReal **grads = g_new (LfReal *, MAX (s->n, 1));
   for (int i = 0; i < s->n; i++)
     grads[i] = g_new (LfReal, MAX (lf_tensor_numel (s->params[i]), 1));
@@ -154,14 +311,20 @@ ewc_fisher (Ewc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
       LfBatch *b = lf_ctx_batch (ctx, ids + k, 1);
       LfModelOutput out;
       lf_ctx_forward (ctx, b, FALSE, &out);
-      /* logits: (1, C), masked to the sample's task in task-incremental runs */
-      const LfReal *z = lf_tensor_data (out.logits);
-      int64_t C = lf_tensor_dim (out.logits, -1);
-      int32_t yhat = 0;
-      for (int64_t c = 1; c < C; c++)
-        if (z[c] > z[yhat])
-          yhat = (int32_t) c;
-      LfTensor *nll = lf_cross_entropy (out.logits, &yhat, NULL);   /* -log p(y^|x) */
+      LfTensor *nll;
+      if (lf_tensor_ndim (out.logits) == 3)
+        nll = ewc_lm_loss (b, out.logits);
+      else
+        {
+          /* logits: (1, C), masked to the sample's task in task-incremental runs */
+          const LfReal *z = lf_tensor_data (out.logits);
+          int64_t C = lf_tensor_dim (out.logits, -1);
+          int32_t yhat = 0;
+          for (int64_t c = 1; c < C; c++)
+            if (z[c] > z[yhat])
+              yhat = (int32_t) c;
+          nll = lf_cross_entropy (out.logits, &yhat, NULL);   /* -log p(y^|x) */
+        }
       lf_grad_into (nll, s->n, s->params, grads);
       lf_tape_pop ();
       lf_importance_add_sq (into, (const LfReal *const *) grads, 1.0 / (double) N);
@@ -218,6 +381,7 @@ ewc_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
   ewc_record_history (s, e, f);
   g_ptr_array_add (s->fisher, f);
   g_ptr_array_add (s->anchor, lf_snapshot_take (lf_model_root (lf_ctx_model (ctx)), TRUE));
+  ewc_merge (s);
   return TRUE;
 }
 
@@ -323,6 +487,7 @@ ewc_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
   const void *hist = lf_state_get_bytes (st, "ewc.history", &nb);
   if (hist && nb == sizeof (double) * (size_t) (s->n_exp * s->n))
     memcpy (s->history, hist, nb);
+  ewc_merge (s);
   return TRUE;
 }
 
@@ -333,6 +498,11 @@ ewc_memory_bytes (void *self)
   size_t b = sizeof *s + sizeof (double) * (size_t) (s->n_exp * s->n);
   for (guint k = 0; k < s->fisher->len; k++)
     b += lf_importance_bytes (s->fisher->pdata[k]) + lf_snapshot_bytes (s->anchor->pdata[k]);
+  if (s->merged_w)
+    b += lf_importance_bytes (s->merged_w);
+  for (int i = 0; s->merged_anchor && i < s->n; i++)
+    if (s->merged_anchor[i])
+      b += lf_tensor_numel (s->merged_anchor[i]) * sizeof (LfReal);
   return b;
 }
 
@@ -341,7 +511,7 @@ static const LfStrategyVTable ewc_vtable = {
   .create = ewc_create,
   .destroy = ewc_destroy,
   .before_experience = ewc_before_experience,
-  .loss = ewc_loss,
+  .after_backward = ewc_after_backward,
   .after_experience = ewc_after_experience,
   .report = ewc_report,
   .save = ewc_save,
@@ -350,7 +520,7 @@ static const LfStrategyVTable ewc_vtable = {
 };
 
 static const LfCapabilities ewc_caps = {
-  .touches = LF_TOUCHES_LOSS,
+  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, added after backward */
   .needs = LF_NEEDS_BOUNDARIES,
   .supports = LF_SUPPORTS_CLASSIFICATION,
 };

@@ -10,7 +10,9 @@
  *   - task-incremental: one group per earlier task, that task's classes,
  *     with the batch run through the model as if it carried that task's id
  *     (so a multi-head model answers with the old head), as in the paper's
- *     multi-head setting.
+ *     multi-head setting;
+ *   - a language model (continual pre-training): one group, the whole
+ *     next-token distribution at every position the batch predicts.
  * The teacher's logits are computed in a no-record scope and copied into a
  * tensor of the step's scope, so they are constants of the step. */
 #include <lifelong/lifelong.h>
@@ -123,7 +125,15 @@ lwf_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
   Lwf *s = self;
   lwf_clear_groups (s);
   s->first_step = TRUE;
-  int64_t e = lf_ctx_experience (ctx), C = lf_ctx_spec (ctx)->n_classes;
+  int64_t e = lf_ctx_experience (ctx), C = lf_ctx_spec (ctx)->n_classes, V = lf_ctx_spec (ctx)->vocab;
+  if (e > 0 && C <= 0 && V > 0)
+    {
+      /* a language model: every token's logit */
+      g_autofree uint8_t *all = g_malloc ((gsize) V);
+      memset (all, 1, (size_t) V);
+      lwf_add_group (s, -1, all, V);
+      return TRUE;
+    }
   if (e <= 0 || C <= 0)
     return TRUE;
   g_autofree uint8_t *seen = g_new0 (uint8_t, C);
@@ -201,6 +211,21 @@ lwf_teacher_logits (Lwf *s, LfStrategyCtx *ctx, const LfBatch *batch, gboolean r
   return t;
 }
 
+/* A language model's logits (n, T, V) -> (k, V): the k positions the batch
+ * predicts (label >= 0, kept by the loss mask), by a row gather through
+ * which the gradient flows back; NULL when there are none. */
+static LfTensor *
+lwf_lm_rows (LfTensor *x, const LfBatch *b)
+{
+  int64_t n = lf_tensor_dim (x, 0), T = lf_tensor_dim (x, 1), V = lf_tensor_dim (x, 2), k = 0;
+  int32_t *rows = lf_scope_alloc (sizeof (int32_t) * (size_t) MAX (n * T, 1));
+  for (int64_t i = 0; i < n * T; i++)
+    if (b->labels[i] >= 0 && (b->loss_mask == NULL || b->loss_mask[i]))
+      rows[k++] = (int32_t) i;
+  int64_t shape[2] = { n * T, V };
+  return k > 0 ? lf_embedding (lf_reshape (x, 2, shape), rows, k) : NULL;
+}
+
 static double
 lwf_max_abs_diff (LfTensor *a, LfTensor *b)
 {
@@ -237,9 +262,18 @@ lwf_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOut
         teacher = lwf_teacher_logits (s, ctx, batch, FALSE, student);
       if (s->first_step)
         diff = MAX (diff, lwf_max_abs_diff (student, teacher));
+      if (lf_tensor_ndim (student) == 3)
+        {
+          student = lwf_lm_rows (student, batch);
+          teacher = lwf_lm_rows (teacher, batch);
+          if (student == NULL)
+            continue;
+        }
       LfTensor *d = lf_distill_kl (lwf_select (student, grp), lwf_select (teacher, grp), s->temperature);
       term = term ? lf_add (term, d) : d;
     }
+  if (term == NULL)
+    return loss;
   double dv = lf_tensor_data (term)[0];
   if (s->first_step)
     {

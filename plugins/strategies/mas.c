@@ -2,11 +2,15 @@
  * ECCV 2018).  A parameter's importance is how much the learned function
  * changes when it moves, measured without labels:
  *   Omega_new = 1/N sum_x | d ||f(x)||_2^2 / d theta |
- * over `importance_samples` training samples of the experience, one at a
- * time (the paper's squared L2 norm of the output, Eq. 4), accumulated over
- * experiences (Omega += Omega_new, as the paper and its reference code), and
+ * over `importance_samples` training samples of the experience (the paper's
+ * squared L2 norm of the output, Eq. 4; the per-sample absolute gradients
+ * are summed exactly in batches of `importance_batch`, for a linear
+ * |delta|^T |a|, or with importance_batch = 1 one sample at a time),
+ * accumulated over experiences (Omega += Omega_new, as the paper and its reference code), and
  * later experiences pay lambda * sum Omega (theta - theta*)^2, theta* the
- * weights after the previous experience.
+ * weights after the previous experience, applied as its gradient added to
+ * .grad after backward (one pass, lf_quadratic_penalty_add_grad: the loss
+ * the host logs is the task's).
  *
  * f(x) is the output the scenario trains: the raw logits of the classes
  * seen so far (class- and domain-incremental), or of the sample's own task
@@ -26,6 +30,7 @@ enum {
 typedef struct {
   double         lambda;
   int64_t        samples;
+  int64_t        batch;       /* samples per importance pass (1: one at a time) */
   int            n;           /* trainable parameters at create          */
   LfTensor     **params;      /* borrowed from the model, in tree order  */
   LfImportance  *omega;       /* accumulated importance                  */
@@ -40,7 +45,10 @@ static const LfParam mas_params[] = {
   { "lambda", LF_PARAM_FLOAT, "1", 0, 1e15, NULL,
     "strength: the loss gains lambda * sum Omega (theta - theta*)^2 (Aljundi et al.'s lambda)" },
   { "importance_samples", LF_PARAM_INT, "500", 0, 1e9, NULL,
-    "training samples of each experience the importance averages, one sample at a time (0: every sample)" },
+    "training samples of each experience the importance averages (0: every sample)" },
+  { "importance_batch", LF_PARAM_INT, "64", 1, 1e9, NULL,
+    "samples per importance pass: the per-sample absolute gradients of a batch are summed exactly "
+    "(plain linears; other parameters one sample at a time); 1: every sample its own pass" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -56,6 +64,7 @@ mas_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   Mas *s = g_new0 (Mas, 1);
   s->lambda = lf_params_get_float (p, "lambda");
   s->samples = lf_params_get_int (p, "importance_samples");
+  s->batch = lf_params_get_int (p, "importance_batch");
   g_autoptr (GPtrArray) ps = lf_model_params (lf_ctx_model (ctx), TRUE);
   s->n = (int) ps->len;
   s->params = g_memdup2 (ps->pdata, sizeof (LfTensor *) * (gsize) MAX (s->n, 1));
@@ -86,17 +95,19 @@ mas_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
   return TRUE;
 }
 
-static LfTensor *
-mas_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutput *out, LfTensor *loss)
+/* lambda * sum Omega (theta - theta*)^2: its gradient 2 lambda Omega
+ * (theta - theta*) is added to .grad in one pass that also measures the
+ * value (lf_quadratic_penalty_add_grad); no loss term, no tape node. */
+static void
+mas_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
 {
-  (void) ctx; (void) batch; (void) out;
+  (void) ctx; (void) batch;
   Mas *s = self;
   if (s->anchor == NULL)
-    return loss;
+    return;
   LfTensor **anchors = lf_scope_alloc (sizeof (LfTensor *) * (size_t) MAX (s->n, 1));
   lf_snapshot_lookup (s->anchor, s->n, s->params, anchors);
-  LfTensor *q = lf_quadratic_penalty (s->n, s->params, anchors, s->omega);
-  double qv = lf_tensor_data (q)[0];
+  double qv = lf_quadratic_penalty_add_grad (s->n, s->params, anchors, s->omega, s->lambda);
   if (s->first_step)
     {
       s->fig[MAS_FIG_QUAD_START] = qv;
@@ -104,9 +115,6 @@ mas_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOut
       s->first_step = FALSE;
     }
   s->fig[MAS_FIG_PENALTY_LAST] = s->lambda * qv;
-  if (s->lambda == 0)
-    return loss;
-  return lf_add (loss, lf_scale (q, s->lambda));
 }
 
 /* The output columns f(x) reads for experience e, as a 0/1 row (C) in the
@@ -133,8 +141,27 @@ mas_column_mask (LfStrategyCtx *ctx, int64_t e, int64_t C)
   return mask;
 }
 
-/* Omega += 1/N |d ||f(x)||^2 / d theta| over N samples of experience e,
- * one at a time; returns N. */
+/* The samples of an importance estimate, for lf_importance_add_per_sample. */
+typedef struct {
+  LfStrategyCtx *ctx;
+  const int64_t *ids;
+  LfTensor      *mask;   /* (1, C): the columns f(x) reads */
+} MasSamples;
+
+/* sum over samples [first, first + count) of ||f(x)||_2^2 (raw logits, no
+ * task mask, the columns of mask) */
+static LfTensor *
+mas_sample_loss (void *user, int64_t first, int64_t count)
+{
+  MasSamples *u = user;
+  LfBatch *b = lf_ctx_batch (u->ctx, u->ids + first, count);
+  LfModelOutput out;
+  lf_model_forward (lf_ctx_model (u->ctx), b, FALSE, &out);
+  return lf_sum (lf_sqr (lf_mul (out.logits, u->mask)));
+}
+
+/* Omega += 1/N |d ||f(x)||^2 / d theta| over N samples of experience e;
+ * returns N. */
 static int64_t
 mas_importance (Mas *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
 {
@@ -154,14 +181,23 @@ mas_importance (Mas *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
       ids[i] = ids[j];
       ids[j] = t;
     }
-  LfReal **grads = g_new (LfReal *, MAX (s->n, 1));
-  for (int i = 0; i < s->n; i++)
-    grads[i] = g_new (LfReal, MAX (lf_tensor_numel (s->params[i]), 1));
   LfModel *model = lf_ctx_model (ctx);
   int64_t C = lf_model_spec (model)->n_classes;
   /* the mask lives in a scope around the per-sample ones */
   lf_tape_push (FALSE);
   LfTensor *mask = mas_column_mask (ctx, e, C);
+  if (s->batch > 1)
+    {
+      MasSamples u = { ctx, ids, mask };
+      lf_importance_add_per_sample (into, lf_model_root (model), LF_IMPORTANCE_ABSOLUTE, N, s->batch,
+                                    mas_sample_loss, &u, 1.0 / (double) N);
+      lf_tape_pop ();
+      return N;
+    }
+  /* importance_batch = 1: one pass per sample */
+  LfReal **grads = g_new (LfReal *, MAX (s->n, 1));
+  for (int i = 0; i < s->n; i++)
+    grads[i] = g_new (LfReal, MAX (lf_tensor_numel (s->params[i]), 1));
   for (int64_t k = 0; k < N; k++)
     {
       lf_tape_push (TRUE);
@@ -336,7 +372,7 @@ static const LfStrategyVTable mas_vtable = {
   .create = mas_create,
   .destroy = mas_destroy,
   .before_experience = mas_before_experience,
-  .loss = mas_loss,
+  .after_backward = mas_after_backward,
   .after_experience = mas_after_experience,
   .report = mas_report,
   .save = mas_save,
@@ -345,7 +381,7 @@ static const LfStrategyVTable mas_vtable = {
 };
 
 static const LfCapabilities mas_caps = {
-  .touches = LF_TOUCHES_LOSS,
+  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, added after backward */
   .needs = LF_NEEDS_BOUNDARIES,
   .supports = LF_SUPPORTS_CLASSIFICATION,
 };

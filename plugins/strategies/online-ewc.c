@@ -2,12 +2,17 @@
  * "Progress & Compress", ICML 2018).  One running diagonal Fisher and one
  * anchor instead of one pair per experience: after each experience
  *   F <- gamma F + F_new,   theta* <- theta,
- * and later experiences pay lambda/2 * sum F (theta - theta*)^2.
+ * and later experiences pay lambda/2 * sum F (theta - theta*)^2, applied
+ * as its gradient lambda F (theta - theta*) added to .grad after backward
+ * (one pass, lf_quadratic_penalty_add_grad: the loss the host logs is the
+ * task's).
  *
  * F_new is estimated as in the "ewc" plugin: `fisher_samples` training
- * samples of the experience, one at a time, with the model's predicted
- * label (arg-max of its task-masked logits, no dropout), as a side gradient
- * in its own tape scope. */
+ * samples of the experience, each with the model's predicted label (arg-max
+ * of its task-masked logits, no dropout), the per-sample squared gradients
+ * summed exactly in batches of `fisher_batch` (lf_importance_add_per_sample)
+ * or, with fisher_batch = 1, one sample at a time; side gradients in tape
+ * scopes of their own. */
 #include <lifelong/lifelong.h>
 #include <math.h>
 
@@ -23,6 +28,7 @@ enum {
 typedef struct {
   double        lambda, gamma;
   int64_t       fisher_samples;
+  int64_t       fisher_batch; /* samples per Fisher pass (1: one at a time) */
   int           n;            /* trainable parameters at create          */
   LfTensor    **params;       /* borrowed from the model, in tree order  */
   LfImportance *fisher;       /* the running F (NULL before the first experience ends) */
@@ -40,7 +46,10 @@ static const LfParam online_ewc_params[] = {
   { "gamma", LF_PARAM_FLOAT, "1", 0, 1, NULL,
     "decay of the running Fisher at each experience: F <- gamma F + F_new (1: plain sum)" },
   { "fisher_samples", LF_PARAM_INT, "500", 0, 1e9, NULL,
-    "training samples of each experience F_new averages, one sample at a time (0: every sample)" },
+    "training samples of each experience F_new averages (0: every sample)" },
+  { "fisher_batch", LF_PARAM_INT, "64", 1, 1e9, NULL,
+    "samples per Fisher pass: the per-sample squared gradients of a batch are summed exactly "
+    "(plain linears; other parameters one sample at a time); 1: every sample its own pass" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -57,6 +66,7 @@ online_ewc_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->lambda = lf_params_get_float (p, "lambda");
   s->gamma = lf_params_get_float (p, "gamma");
   s->fisher_samples = lf_params_get_int (p, "fisher_samples");
+  s->fisher_batch = lf_params_get_int (p, "fisher_batch");
   g_autoptr (GPtrArray) ps = lf_model_params (lf_ctx_model (ctx), TRUE);
   s->n = (int) ps->len;
   s->params = g_memdup2 (ps->pdata, sizeof (LfTensor *) * (gsize) MAX (s->n, 1));
@@ -88,17 +98,19 @@ online_ewc_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
   return TRUE;
 }
 
-static LfTensor *
-online_ewc_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutput *out, LfTensor *loss)
+/* lambda/2 * sum F (theta - theta*)^2: its gradient lambda F (theta - theta*)
+ * is added to .grad in one pass that also measures the value
+ * (lf_quadratic_penalty_add_grad); no loss term, no tape node. */
+static void
+online_ewc_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
 {
-  (void) ctx; (void) batch; (void) out;
+  (void) ctx; (void) batch;
   OnlineEwc *s = self;
   if (s->fisher == NULL)
-    return loss;
+    return;
   LfTensor **anchors = lf_scope_alloc (sizeof (LfTensor *) * (size_t) MAX (s->n, 1));
   lf_snapshot_lookup (s->anchor, s->n, s->params, anchors);
-  LfTensor *q = lf_quadratic_penalty (s->n, s->params, anchors, s->fisher);
-  double qv = lf_tensor_data (q)[0];
+  double qv = lf_quadratic_penalty_add_grad (s->n, s->params, anchors, s->fisher, s->lambda / 2);
   if (s->first_step)
     {
       s->fig[ONLINE_EWC_FIG_QUAD_START] = qv;
@@ -106,13 +118,39 @@ online_ewc_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfM
       s->first_step = FALSE;
     }
   s->fig[ONLINE_EWC_FIG_PENALTY_LAST] = s->lambda / 2 * qv;
-  if (s->lambda == 0)
-    return loss;
-  return lf_add (loss, lf_scale (q, s->lambda / 2));
 }
 
-/* F += 1/N (d log p(y^|x) / d theta)^2 over N samples of experience e, one
- * at a time; returns N. */
+/* The samples of a Fisher estimate, for lf_importance_add_per_sample. */
+typedef struct {
+  LfStrategyCtx *ctx;
+  const int64_t *ids;
+} OnlineEwcSamples;
+
+/* sum over samples [first, first + count) of -log p(y^|x), y^ the arg-max
+ * of each row's task-masked logits */
+static LfTensor *
+online_ewc_sample_loss (void *user, int64_t first, int64_t count)
+{
+  OnlineEwcSamples *u = user;
+  LfBatch *b = lf_ctx_batch (u->ctx, u->ids + first, count);
+  LfModelOutput out;
+  lf_ctx_forward (u->ctx, b, FALSE, &out);
+  const LfReal *z = lf_tensor_data (out.logits);
+  int64_t C = lf_tensor_dim (out.logits, -1);
+  int32_t *yhat = lf_scope_alloc (sizeof (int32_t) * (size_t) count);
+  for (int64_t r = 0; r < count; r++)
+    {
+      yhat[r] = 0;
+      for (int64_t c = 1; c < C; c++)
+        if (z[r * C + c] > z[r * C + yhat[r]])
+          yhat[r] = (int32_t) c;
+    }
+  LfTensor *nll = lf_cross_entropy (out.logits, yhat, NULL);   /* the mean */
+  return count == 1 ? nll : lf_scale (nll, (double) count);
+}
+
+/* F += 1/N (d log p(y^|x) / d theta)^2 over N samples of experience e;
+ * returns N. */
 static int64_t
 online_ewc_fisher (OnlineEwc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
 {
@@ -133,6 +171,14 @@ online_ewc_fisher (OnlineEwc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *in
       ids[i] = ids[j];
       ids[j] = t;
     }
+  if (s->fisher_batch > 1)
+    {
+      OnlineEwcSamples u = { ctx, ids };
+      lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N,
+                                    s->fisher_batch, online_ewc_sample_loss, &u, 1.0 / (double) N);
+      return N;
+    }
+  /* fisher_batch = 1: one pass per sample */
   LfReal **grads = g_new (LfReal *, MAX (s->n, 1));
   for (int i = 0; i < s->n; i++)
     grads[i] = g_new (LfReal, MAX (lf_tensor_numel (s->params[i]), 1));
@@ -325,7 +371,7 @@ static const LfStrategyVTable online_ewc_vtable = {
   .create = online_ewc_create,
   .destroy = online_ewc_destroy,
   .before_experience = online_ewc_before_experience,
-  .loss = online_ewc_loss,
+  .after_backward = online_ewc_after_backward,
   .after_experience = online_ewc_after_experience,
   .report = online_ewc_report,
   .save = online_ewc_save,
@@ -334,7 +380,7 @@ static const LfStrategyVTable online_ewc_vtable = {
 };
 
 static const LfCapabilities online_ewc_caps = {
-  .touches = LF_TOUCHES_LOSS,
+  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, added after backward */
   .needs = LF_NEEDS_BOUNDARIES,
   .supports = LF_SUPPORTS_CLASSIFICATION,
 };

@@ -8,12 +8,12 @@
  * the previous experience.
  *
  * g_task is the gradient of the task loss alone, as in the reference code
- * (its "unreg_grads"): the host's .grad after backward also holds the
- * penalty's own gradient 2 c Omega (theta - theta~), so after_backward
- * saves .grad, subtracts that term (computed the way the fused penalty's
- * backward computes it), lets lf_path_integral_before_step read the
- * result, and copies the saved .grad back: the optimizer steps on the
- * full gradient, the path integral sees the task's. */
+ * (its "unreg_grads").  The penalty is not a loss term: after backward,
+ * .grad holds the task's gradient, lf_path_integral_before_step reads it,
+ * and then the penalty's gradient 2 c Omega (theta - theta~) is added to
+ * .grad (lf_quadratic_penalty_add_grad, one pass that also measures the
+ * penalty): the optimizer steps on the full gradient, the path integral
+ * sees the task's exactly, and the loss the host logs is the task's. */
 #include <lifelong/lifelong.h>
 #include <math.h>
 
@@ -33,7 +33,6 @@ typedef struct {
   LfImportance   *omega;      /* Omega, the consolidated importance     */
   LfSnapshot     *anchor;     /* theta~ (NULL before the first experience ends) */
   LfPathIntegral *path;       /* this experience's running omega        */
-  LfReal        **saved;      /* a copy of .grad while the path integral reads the task gradient */
   int64_t         n_exp, done;
   double         *history;    /* (n_exp, n): total Omega of each parameter after each experience */
   gboolean        first_step;
@@ -64,9 +63,6 @@ si_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->n = (int) ps->len;
   s->params = g_memdup2 (ps->pdata, sizeof (LfTensor *) * (gsize) MAX (s->n, 1));
   s->omega = lf_importance_new (s->n, s->params);
-  s->saved = g_new0 (LfReal *, MAX (s->n, 1));
-  for (int i = 0; i < s->n; i++)
-    s->saved[i] = g_new (LfReal, MAX (lf_tensor_numel (s->params[i]), 1));
   s->n_exp = T;
   s->history = g_new0 (double, (gsize) MAX (T * s->n, 1));
   for (int k = 0; k < SI_FIG_COUNT; k++)
@@ -82,9 +78,6 @@ si_destroy (void *self)
   lf_importance_free (s->omega);
   lf_snapshot_free (s->anchor);
   lf_path_integral_free (s->path);
-  for (int i = 0; i < s->n; i++)
-    g_free (s->saved[i]);
-  g_free (s->saved);
   g_free (s->params);
   g_free (s->history);
   g_free (s);
@@ -103,17 +96,21 @@ si_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
   return TRUE;
 }
 
-static LfTensor *
-si_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutput *out, LfTensor *loss)
+/* The path integral reads the task loss's gradient (.grad after backward:
+ * the penalty is no loss term), then the penalty's gradient 2 c Omega
+ * (theta - theta~) is added to .grad for the optimizer. */
+static void
+si_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
 {
-  (void) ctx; (void) batch; (void) out;
+  (void) ctx; (void) batch;
   Si *s = self;
+  if (s->path)
+    lf_path_integral_before_step (s->path);
   if (s->anchor == NULL)
-    return loss;
+    return;
   LfTensor **anchors = lf_scope_alloc (sizeof (LfTensor *) * (size_t) MAX (s->n, 1));
   lf_snapshot_lookup (s->anchor, s->n, s->params, anchors);
-  LfTensor *q = lf_quadratic_penalty (s->n, s->params, anchors, s->omega);
-  double qv = lf_tensor_data (q)[0];
+  double qv = lf_quadratic_penalty_add_grad (s->n, s->params, anchors, s->omega, s->c);
   if (s->first_step)
     {
       s->fig[SI_FIG_QUAD_START] = qv;
@@ -121,52 +118,6 @@ si_loss (void *self, LfStrategyCtx *ctx, const LfBatch *batch, const LfModelOutp
       s->first_step = FALSE;
     }
   s->fig[SI_FIG_PENALTY_LAST] = s->c * qv;
-  if (s->c == 0)
-    return loss;
-  return lf_add (loss, lf_scale (q, s->c));
-}
-
-/* Lets the path integral read the task loss's gradient: .grad minus the
- * penalty's 2 c Omega (theta - theta~), then .grad restored bit for bit. */
-static void
-si_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
-{
-  (void) ctx; (void) batch;
-  Si *s = self;
-  if (s->path == NULL)
-    return;
-  gboolean edit = s->anchor != NULL && s->c != 0;
-  if (edit)
-    {
-      /* the penalty op's backward adds (2 dL/dq) * w * (theta - a) with
-       * dL/dq = c (lf_scale's backward, in float) */
-      const LfReal two_c = 2 * (LfReal) s->c;
-      for (int i = 0; i < s->n; i++)
-        {
-          LfTensor *p = s->params[i];
-          LfReal *g = lf_tensor_grad (p);
-          LfTensor *a = lf_snapshot_get (s->anchor, lf_tensor_name (p));
-          if (g == NULL || a == NULL || !lf_tensor_requires_grad (p) || lf_tensor_numel (a) != lf_tensor_numel (p))
-            continue;
-          int64_t m = lf_tensor_numel (p);
-          memcpy (s->saved[i], g, (size_t) m * sizeof (LfReal));
-          const LfReal *t = lf_tensor_data (p), *x = lf_tensor_data (a);
-          const LfReal *w = lf_tensor_data (lf_importance_values (s->omega, i));
-          for (int64_t k = 0; k < m; k++)
-            g[k] -= two_c * w[k] * (t[k] - x[k]);
-        }
-    }
-  lf_path_integral_before_step (s->path);
-  if (edit)
-    for (int i = 0; i < s->n; i++)
-      {
-        LfTensor *p = s->params[i];
-        LfReal *g = lf_tensor_grad (p);
-        LfTensor *a = lf_snapshot_get (s->anchor, lf_tensor_name (p));
-        if (g == NULL || a == NULL || !lf_tensor_requires_grad (p) || lf_tensor_numel (a) != lf_tensor_numel (p))
-          continue;
-        memcpy (g, s->saved[i], (size_t) lf_tensor_numel (p) * sizeof (LfReal));
-      }
 }
 
 static void
@@ -348,8 +299,6 @@ si_memory_bytes (void *self)
 {
   Si *s = self;
   size_t b = sizeof *s + lf_importance_bytes (s->omega) + sizeof (double) * (size_t) (s->n_exp * s->n);
-  for (int i = 0; i < s->n; i++)
-    b += (size_t) lf_tensor_numel (s->params[i]) * sizeof (LfReal);   /* saved */
   if (s->anchor)
     b += lf_snapshot_bytes (s->anchor);
   if (s->path)
@@ -362,7 +311,6 @@ static const LfStrategyVTable si_vtable = {
   .create = si_create,
   .destroy = si_destroy,
   .before_experience = si_before_experience,
-  .loss = si_loss,
   .after_backward = si_after_backward,
   .after_step = si_after_step,
   .after_experience = si_after_experience,
@@ -373,7 +321,7 @@ static const LfStrategyVTable si_vtable = {
 };
 
 static const LfCapabilities si_caps = {
-  .touches = LF_TOUCHES_LOSS,
+  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, added after backward */
   .needs = LF_NEEDS_BOUNDARIES,
   .supports = LF_SUPPORTS_CLASSIFICATION | LF_SUPPORTS_LANGUAGE_MODEL,
 };

@@ -1,0 +1,39 @@
+/* lifelong — a model as a Hugging Face folder (private): model.safetensors
+ * (every parameter under its tree name, float32) and config.json (the
+ * plugin's describe, plus a "lifelong" member the host writes and reads). */
+#pragma once
+
+#include "host.h"
+
+#define LF_MODEL_DIR_WEIGHTS "model.safetensors"
+#define LF_MODEL_DIR_CONFIG  "config.json"
+/* config.json's lifelong.format_version */
+#define LF_MODEL_DIR_FORMAT_VERSION 1
+
+/* Writes dir (made when missing) /model.safetensors (with
+ * __metadata__.format "pt", which transformers requires) and
+ * dir/config.json: the model's describe text (when it has one) with the
+ * member "lifelong": {"format_version", "version", "model": model_section
+ * without "checkpoint", "tokenizer": "bytes" or null, "context",
+ * "started_from": started_from (when not NULL)}.  model_section is the
+ * resolved model section, with "name"; it is not changed.  Errors:
+ * LF_HOST_ERROR_IO naming the path, LF_HOST_ERROR_PLUGIN when describe gives
+ * something that is not a JSON object. */
+gboolean    lf_model_dir_save (LfModel *m, const char *dir, JsonObject *model_section, const char *started_from,
+                               GError **error);
+
+/* dir/config.json's "lifelong" member (a new reference).  NULL with error
+ * set (LF_HOST_ERROR_CHECKPOINT, naming the file) when config.json exists
+ * but cannot be read or parsed, or its lifelong member is not an object;
+ * NULL with no error when there is no config.json or no such member. */
+JsonObject *lf_model_dir_lifelong (const char *dir, GError **error);
+
+/* Loads dir/model.safetensors into m, all or nothing: every parameter of m
+ * must be in the file with the same shape (F32, F16 or BF16), and every
+ * tensor of the file must be a parameter of m.  When model_section is not
+ * NULL and dir/config.json's lifelong.model gives a plugin name or one of
+ * d_model, layers, heads, kv_heads, ff, vocab that model_section has with
+ * another value, that is an error too, naming the key and both values
+ * (LF_HOST_ERROR_CONFIG).  File errors: LF_HOST_ERROR_CHECKPOINT, the
+ * message naming the file and the tensor (and both shapes). */
+gboolean    lf_model_dir_load (LfModel *m, const char *dir, JsonObject *model_section, GError **error);

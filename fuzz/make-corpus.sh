@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Regenerates the seed corpus fuzz/corpus/<target>/ from real files: the
+# configs and matrix files of benchmarks/ plus small synthetic ones, tiny
+# IDX files, checkpoints written by `lifelong run` itself, a matrix
+# directory written by `lifelong matrix`, and the bundled plugins' parameter
+# tables.  Usage: fuzz/make-corpus.sh [BUILD_DIR] (default build-rel; any
+# ordinary build).  The corpus is committed; rerun this when a format changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-rel}
+exe=$build/framework/lifelong
+[ -x "$exe" ] || { echo "make-corpus: build $build first (meson setup $build && ninja -C $build)" >&2; exit 1; }
+out=fuzz/corpus
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p $out/{config,matrix,idx,safetensors,report,params}
+
+synthetic='{"name": "synthetic", "classes": 6, "dim": 4, "train_per_class": 20, "test_per_class": 10}'
+
+# ---- config: the benchmark runs, and small synthetic ones with --set parts
+cp benchmarks/runs/*.json $out/config/
+cat > $out/config/synthetic-naive.json <<EOF
+{"model": {"name": "mlp", "hidden": [8]}, "strategy": {"name": "naive"},
+ "dataset": $synthetic,
+ "scenario": {"type": "class-incremental", "experiences": 3},
+ "train": {"epochs": 2, "batch_size": 16, "lr": 0.03}, "seed": 0, "threads": 1}
+EOF
+cat > $out/config/synthetic-ewc-task.json <<EOF
+{"model": {"name": "mlp", "hidden": [8, 8], "heads": "multi", "activation": "tanh"},
+ "strategy": {"name": "ewc", "lambda": 100},
+ "dataset": $synthetic,
+ "scenario": {"type": "task-incremental", "experiences": 3, "order_seed": 2, "validation_fraction": 0.1},
+ "train": {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "momentum": 0.9, "schedule": "cosine",
+           "early_stopping_patience": 1}, "seed": 4}
+EOF
+cat > $out/config/synthetic-er-domain.json <<EOF
+{"model": {"name": "mlp", "hidden": [8]}, "strategy": {"name": "er", "buffer_size": 20},
+ "dataset": $synthetic,
+ "scenario": {"type": "domain-incremental", "domains": "permutation", "experiences": 2, "class_order": [5, 4, 3, 2, 1, 0]},
+ "train": {"epochs": 1, "optimizer": "adamw", "weight_decay": 0.01, "clip": 1.0}}
+EOF
+printf '%s\0train.epochs=3\0strategy.lambda=5\0scenario.type=task-incremental' \
+  "$(cat $out/config/synthetic-naive.json)" > $out/config/synthetic-with-sets
+
+# ---- matrix: the default benchmark and a small one with variants and a skip
+cp benchmarks/default.json $out/matrix/
+cat > $out/matrix/variants.json <<EOF
+{"base": {"dataset": $synthetic, "train": {"epochs": 1, "batch_size": 16}},
+ "models": [{"name": "mlp", "hidden": [8]}],
+ "strategies": [{"name": "naive"}, {"name": "hat"},
+                {"name": "ewc", "variants": {"small": {"lambda": 1}, "large": {"lambda": 1000}}},
+                {"name": "er", "buffer_size": 20, "label": "er-20"}],
+ "datasets": [{"name": "synthetic"}],
+ "scenarios": [{"type": "class-incremental", "experiences": 2}, {"type": "task-incremental", "experiences": 3}],
+ "seeds": [0, 1],
+ "published": {"class-incremental/2": {"naive": {"average_accuracy": 0.5}}}}
+EOF
+
+# ---- idx: images (3 dims) and labels (1 dim), raw and gzip-compressed
+python3 - "$out/idx" <<'EOF'
+import gzip, struct, sys
+d = sys.argv[1]
+images = bytes([0, 0, 8, 3]) + struct.pack('>III', 2, 3, 3) + bytes(range(18))
+labels = bytes([0, 0, 8, 1]) + struct.pack('>I', 4) + bytes([0, 1, 2, 9])
+open(f'{d}/images-idx3', 'wb').write(images)
+open(f'{d}/labels-idx1', 'wb').write(labels)
+open(f'{d}/images-idx3.gz', 'wb').write(gzip.compress(images, mtime=0))
+EOF
+
+# ---- safetensors: run checkpoints written by lifelong itself (a run that
+# aborts right after its first checkpoint), with and without strategy state
+for s in naive ewc er; do
+  cat > $tmp/$s.json <<EOF
+{"model": {"name": "mlp", "hidden": [4]}, "strategy": {"name": "$s"},
+ "dataset": $synthetic, "scenario": {"experiences": 3},
+ "train": {"epochs": 1, "batch_size": 16}}
+EOF
+  LIFELONG_TEST_ABORT_AFTER_EXPERIENCE=0 $exe run $tmp/$s.json --out $tmp/$s-r.json --quiet 2>/dev/null || true
+  cp $tmp/$s-r.ckpt.safetensors $out/safetensors/checkpoint-$s.safetensors
+done
+# a Hugging Face style file: F16 and BF16 tensors, no lifelong metadata
+python3 - "$out/safetensors" <<'EOF'
+import json, struct, sys
+h = {"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]},
+     "b": {"dtype": "BF16", "shape": [1, 2], "data_offsets": [4, 8]},
+     "c": {"dtype": "I64", "shape": [], "data_offsets": [8, 16]},
+     "__metadata__": {"format": "pt"}}
+hj = json.dumps(h).encode()
+hj += b' ' * (-len(hj) % 8)
+data = struct.pack('<2H', 0x3c00, 0x7c00) + struct.pack('<2H', 0x3f80, 0xff80) + struct.pack('<q', 7)
+open(f'{sys.argv[1]}/foreign.safetensors', 'wb').write(struct.pack('<Q', len(hj)) + hj + data)
+EOF
+
+# ---- report: a matrix directory written by lifelong matrix, folded into
+# the harness's layout (index.json, then cells/c0's files)
+cat > $tmp/m.json <<EOF
+{"base": {"dataset": $synthetic, "train": {"epochs": 1, "batch_size": 16}},
+ "models": [{"name": "mlp", "hidden": [4]}],
+ "strategies": [{"name": "naive"}, {"name": "er", "buffer_size": 10}],
+ "datasets": [{"name": "synthetic"}], "scenarios": [{"experiences": 3}], "seeds": [0, 1]}
+EOF
+$exe matrix $tmp/m.json --out $tmp/mx --quiet
+python3 - "$tmp/mx" "$out/report" <<'EOF'
+import json, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+index = json.load(open(f'{src}/index.json'))
+first = index['cells'][0]['id']
+cell = f'{src}/cells/{first}'
+def part(name):
+    p = f'{cell}/{name}'
+    return open(p, 'rb').read() if os.path.exists(p) else b''
+for c in index['cells']:
+    c['id'] = 'c0'
+    c.pop('dir', None)
+ok = json.dumps(index).encode()
+open(f'{dst}/matrix-ok', 'wb').write(b'\0'.join([ok, part('result.json'), part('status.json'), part('result.steps.jsonl')]))
+# one failed, one skipped, one pending cell beside the finished ones
+index['cells'][1].update(status='failed', reason='killed by signal 11 (Segmentation fault)')
+index['cells'][2].update(status='skipped', reason='strategy x needs task ids')
+index['cells'][3].update(status='pending')
+index['published'] = {'class-incremental/3': {'naive': {'average_accuracy': 0.4}}}
+mixed = json.dumps(index).encode()
+status = json.dumps({'status': 'failed', 'reason': 'exit 1: boom', 'exit_code': 1, 'signal': 0,
+                     'wall_s': 0.5, 'log_tail': 'lifelong run: boom\n'}).encode()
+open(f'{dst}/matrix-mixed', 'wb').write(b'\0'.join([mixed, part('result.json'), status, part('result.steps.jsonl')]))
+EOF
+
+# ---- params: every bundled plugin's table, with a section using its defaults
+$exe plugins --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for p in d["plugins"]:
+    rows = []
+    section = {}
+    for q in p["parameters"]:
+        r = {"name": q["name"], "type": q["type"], "doc": q["doc"]}
+        if not q["required"]:
+            r["default"] = json.dumps(q["default"])
+            section[q["name"]] = q["default"]
+        if q["min"] is not None:
+            r["min"] = q["min"] if q["min"] not in (float("inf"), float("-inf")) else str(q["min"])
+            r["max"] = q["max"] if q["max"] not in (float("inf"), float("-inf")) else str(q["max"])
+        if q["choices"]:
+            r["choices"] = "|".join(q["choices"])
+        rows.append(r)
+    text = json.dumps(rows).encode() + b"\0" + json.dumps(section).encode()
+    open(sys.argv[1] + "/" + p["kind"] + "-" + p["name"], "wb").write(text)
+' $out/params
+ls -R $out | head -50
