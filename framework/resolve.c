@@ -9,6 +9,20 @@ check_capabilities (const LfResolved *r, GError **error)
   if (caps == NULL)
     return TRUE;
   const char *stype = lf_params_get_string (r->scp, "type");
+  /* language modelling: only strategies that say they handle next-token
+   * outputs (logits (n, T, vocab), no class labels) */
+  if (g_str_equal (stype, "continual-pretraining") && !(caps->supports & LF_SUPPORTS_LANGUAGE_MODEL))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s works on classifiers, not on language models (continual-pretraining)", r->si->name);
+      return FALSE;
+    }
+  if (!g_str_equal (stype, "continual-pretraining") && caps->supports == LF_SUPPORTS_LANGUAGE_MODEL)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s works on language models only (continual-pretraining), not in %s", r->si->name, stype);
+      return FALSE;
+    }
   if ((caps->needs & (LF_NEEDS_TASK_IDS | LF_NEEDS_TASK_IDS_AT_TEST)) && !g_str_equal (stype, "task-incremental"))
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,

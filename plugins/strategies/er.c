@@ -148,7 +148,7 @@ static const LfStrategyVTable er_vtable = {
 static const LfCapabilities er_caps = {
   .touches = LF_TOUCHES_DATA,
   .needs = LF_NEEDS_LABELS,
-  .supports = LF_SUPPORTS_ONLINE | LF_SUPPORTS_CLASSIFICATION,
+  .supports = LF_SUPPORTS_ONLINE | LF_SUPPORTS_CLASSIFICATION | LF_SUPPORTS_LANGUAGE_MODEL,
 };
 
 static const char *const er_aliases[] = { "experience-replay", NULL };

@@ -522,7 +522,7 @@ static const LfStrategyVTable ewc_vtable = {
 static const LfCapabilities ewc_caps = {
   .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, added after backward */
   .needs = LF_NEEDS_BOUNDARIES,
-  .supports = LF_SUPPORTS_CLASSIFICATION,
+  .supports = LF_SUPPORTS_CLASSIFICATION | LF_SUPPORTS_LANGUAGE_MODEL,
 };
 
 LF_PLUGIN_EXPORT const LfPluginInfo *

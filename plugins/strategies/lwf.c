@@ -399,7 +399,7 @@ static const LfStrategyVTable lwf_vtable = {
 static const LfCapabilities lwf_caps = {
   .touches = LF_TOUCHES_LOSS,
   .needs = LF_NEEDS_BOUNDARIES,
-  .supports = LF_SUPPORTS_CLASSIFICATION,
+  .supports = LF_SUPPORTS_CLASSIFICATION | LF_SUPPORTS_LANGUAGE_MODEL,
 };
 
 LF_PLUGIN_EXPORT const LfPluginInfo *
