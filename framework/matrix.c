@@ -430,6 +430,15 @@ load_states (Matrix *mx)
     }
 }
 
+/* The temporary of an index write that was killed.  Only lf_matrix_run
+ * does this: under lifelong-mpi another rank may be writing the index. */
+static void
+remove_stale_index (Matrix *mx)
+{
+  g_autofree char *ip = g_build_filename (mx->o->out_dir, "index.json", NULL);
+  lf_remove_stale_temporaries (ip);
+}
+
 /* Skipped cells get their status file too. */
 static void
 write_skipped (Matrix *mx)
@@ -457,6 +466,10 @@ spawn_cell (Matrix *mx, Cell *c, GError **error)
       return FALSE;
     }
   g_autofree char *cp = cell_path (mx, c, "config.json");
+  g_autofree char *sp = cell_path (mx, c, "status.json");
+  /* what a matrix killed mid-write left (the run clears its own files') */
+  lf_remove_stale_temporaries (cp);
+  lf_remove_stale_temporaries (sp);
   JsonNode *root = json_node_init_object (json_node_alloc (), c->config);
   gboolean ok = write_json (cp, root, error);
   json_node_unref (root);
@@ -765,6 +778,7 @@ lf_matrix_run (const LfMatrixOptions *o, int *n_failed, GError **error)
       goto out;
     }
   load_states (&mx);
+  remove_stale_index (&mx);
   write_skipped (&mx);
   int cores = (int) sysconf (_SC_NPROCESSORS_ONLN), max_threads = 1;
   for (guint i = 0; i < mx.cells->len; i++)

@@ -68,7 +68,10 @@ gboolean
 lf_write_file_atomic (const char *path, const char *data, size_t len, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
-  g_autofree char *tmpl = g_build_filename (dir, ".lifelong-tmp-XXXXXX", NULL);
+  g_autofree char *base = g_path_get_basename (path);
+  /* hidden, and named after its file: lf_remove_stale_temporaries */
+  g_autofree char *tmp_name = g_strconcat (".", base, ".tmp-XXXXXX", NULL);
+  g_autofree char *tmpl = g_build_filename (dir, tmp_name, NULL);
   int fd = g_mkstemp (tmpl);
   if (fd < 0)
     {
@@ -115,6 +118,25 @@ lf_write_file_atomic (const char *path, const char *data, size_t len, GError **e
   return TRUE;
 }
 
+void
+lf_remove_stale_temporaries (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *hidden = g_strconcat (".", base, ".tmp-", NULL);
+  g_autofree char *plain = g_strconcat (base, ".tmp-", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  for (const char *name; d != NULL && (name = g_dir_read_name (d)) != NULL;)
+    {
+      /* exactly PREFIX + the six characters g_mkstemp puts for XXXXXX */
+      const char *prefix = g_str_has_prefix (name, hidden) ? hidden : g_str_has_prefix (name, plain) ? plain : NULL;
+      if (prefix == NULL || strlen (name) != strlen (prefix) + 6)
+        continue;
+      g_autofree char *stale = g_build_filename (dir, name, NULL);
+      g_unlink (stale);
+    }
+}
+
 static void
 sync_optimizer (Run *r)
 {
@@ -149,7 +171,8 @@ check_output (const char *out, GError **error)
   g_autofree char *dir = g_path_get_dirname (out);
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "--out %s: directory %s does not exist", out, dir);
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "--out %s: %s %s", out, dir,
+                   g_file_test (dir, G_FILE_TEST_EXISTS) ? "is not a directory" : "does not exist");
       return FALSE;
     }
   if (access (dir, W_OK) != 0)
@@ -312,6 +335,10 @@ write_checkpoint (Run *r, int64_t e, GError **error)
 {
   if (r->ckpt_path == NULL)
     return TRUE;
+  /* the step log up to here is out of this process before the checkpoint
+   * that a resumed run starts from (steplog_reopen) */
+  if (r->steplog)
+    fflush (r->steplog);
   LfState *st = lf_state_new ();
   gboolean ok = !S_HAS (r, save) || r->svt->save (r->strat, &r->ctx, st, error);
   LfProgress pg = { .experience_done = e, .step = r->ctx.step, .train_samples = r->train_samples,
@@ -844,6 +871,28 @@ lf_run_steplog_path (const char *out_path)
   return g_strconcat (base, ".steps.jsonl", NULL);
 }
 
+/* The step log of a resumed run: the lines of the steps before the
+ * checkpoint's (flushed when it was written) are kept, later ones dropped
+ * (they are logged again), so a run killed and resumed leaves the same log
+ * as one that never stopped.  NULL with errno set on failure. */
+static FILE *
+steplog_reopen (const char *path, int64_t resume_step)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GString) keep = g_string_new (NULL);
+  if (g_file_get_contents (path, &text, NULL, NULL))
+    {
+      char *save = NULL;
+      for (char *line = strtok_r (text, "\n", &save); line != NULL; line = strtok_r (NULL, "\n", &save))
+        if (g_str_has_prefix (line, "{\"step\": ") && g_str_has_suffix (line, "}")
+            && g_ascii_strtoll (line + strlen ("{\"step\": "), NULL, 10) < resume_step)
+          g_string_append_printf (keep, "%s\n", line);
+      if (!lf_write_file_atomic (path, keep->str, keep->len, NULL))
+        return NULL;
+    }
+  return fopen (path, "a");
+}
+
 gboolean
 lf_run (const LfRunOptions *o, char **result_out, GError **error)
 {
@@ -855,8 +904,13 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
   if (ok && o->out_path)
     {
       g_autofree char *lp = lf_run_steplog_path (o->out_path);
-      /* a resumed run appends to the log it had */
-      r.steplog = fopen (lp, r.first_exp > 0 ? "a" : "w");
+      /* what a run killed in the middle of a write left behind */
+      lf_remove_stale_temporaries (o->out_path);
+      lf_remove_stale_temporaries (lp);
+      if (r.ckpt_path)
+        lf_remove_stale_temporaries (r.ckpt_path);
+      /* a resumed run goes on with the log it had */
+      r.steplog = r.first_exp > 0 ? steplog_reopen (lp, r.ctx.step) : fopen (lp, "w");
       if (r.steplog == NULL)
         {
           g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_IO, "%s: cannot write the step log: %s", lp,
@@ -882,6 +936,12 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
       g_autofree char *text = result_json (&r);
       if (o->out_path)
         ok = lf_write_file_atomic (o->out_path, text, strlen (text), error);
+      /* a step log that lost lines (a full disk) is worth a word */
+      if (ok && r.steplog && (fflush (r.steplog) != 0 || ferror (r.steplog)))
+        {
+          g_autofree char *lp = lf_run_steplog_path (o->out_path);
+          g_printerr ("lifelong run: warning: %s: lines of the step log could not be written\n", lp);
+        }
       /* the result is final: its checkpoint is no longer needed */
       if (ok && r.ckpt_path)
         g_unlink (r.ckpt_path);

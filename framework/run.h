@@ -21,5 +21,10 @@ typedef struct {
 gboolean lf_run (const LfRunOptions *o, char **result_out, GError **error);
 /* "<out without .json>.steps.jsonl" */
 char    *lf_run_steplog_path (const char *out_path);
-/* Writes data to path through a temporary file, fsync and rename. */
+/* Writes data to path through a temporary file (".NAME.tmp-XXXXXX" beside
+ * it), fsync and rename. */
 gboolean lf_write_file_atomic (const char *path, const char *data, size_t len, GError **error);
+/* Removes the temporaries a writer killed mid-write left for path
+ * (".NAME.tmp-XXXXXX" of lf_write_file_atomic, "NAME.tmp-XXXXXX" of
+ * lf_safetensors_write).  Only for a path no other process is writing. */
+void     lf_remove_stale_temporaries (const char *path);

@@ -539,8 +539,10 @@ typedef struct {
 #define QP_LANES 8
 
 /* sum w (t - a)^2 over [lo, hi) in double, LANES running sums combined in
- * lane order (vectorises without reassociation). */
-static double
+ * lane order (vectorises without reassociation, so every clone gives the
+ * same sum; the double conversions make the baseline build slower than
+ * memory). */
+LF_TARGET_CLONES static double
 qp_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, int64_t hi)
 {
   double acc[QP_LANES] = { 0 };
