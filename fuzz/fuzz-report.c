@@ -24,10 +24,27 @@
 static const char *const files[] = { "index.json", "cells/c0/result.json", "cells/c0/status.json",
                                      "cells/c0/result.steps.jsonl" };
 
+static char *dir;
+
+/* At exit: the directory and what the last input left in it. */
+static void
+remove_work_dir (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (files); k++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[k], NULL);
+      g_unlink (path);
+    }
+  g_autofree char *cell = g_build_filename (dir, "cells", "c0", NULL);
+  g_autofree char *cells = g_build_filename (dir, "cells", NULL);
+  g_rmdir (cell);
+  g_rmdir (cells);
+  g_rmdir (dir);
+}
+
 static const char *
 work_dir (void)
 {
-  static char *dir;
   if (dir == NULL)
     {
       /* in memory when /dev/shm is there */
@@ -38,6 +55,7 @@ work_dir (void)
         g_error ("cannot make a directory: %s", g_strerror (errno));
       g_autofree char *cell = g_build_filename (dir, "cells", "c0", NULL);
       g_mkdir_with_parents (cell, 0700);
+      atexit (remove_work_dir);
     }
   return dir;
 }

@@ -17,6 +17,10 @@ if ! command -v valgrind >/dev/null; then
   echo "1..0 # SKIP valgrind is not installed (scripts/install-deps.sh --valgrind)"
   exit 0
 fi
+if ldd "$exe" 2>/dev/null | grep -q libasan; then
+  echo "1..0 # SKIP $exe is built with AddressSanitizer, which does not run under valgrind"
+  exit 0
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
