@@ -87,6 +87,14 @@ merge (JsonObject *dst, JsonObject *src)
       JsonNode *dv = json_object_get_member (dst, k);
       if (dv && JSON_NODE_HOLDS_OBJECT (dv) && JSON_NODE_HOLDS_OBJECT (sv))
         merge (json_node_get_object (dv), json_node_get_object (sv));
+      else if (JSON_NODE_HOLDS_OBJECT (sv))
+        {
+          /* a fresh object: json_node_copy shares nested objects, and a
+           * later merge into this cell must not reach the base or another cell */
+          JsonObject *fresh = json_object_new ();
+          merge (fresh, json_node_get_object (sv));
+          json_object_set_object_member (dst, k, fresh);
+        }
       else
         json_object_set_member (dst, k, json_node_copy (sv));
     }

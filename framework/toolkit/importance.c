@@ -690,7 +690,9 @@ lf_quadratic_penalty (int n, LfTensor *const *params, LfTensor *const *anchors,
 
 /* sum w (t - a)^2 over [lo, hi) exactly as qp_chunk; and, when g is not
  * NULL, g = (fresh ? 0 : g) + (two_c * w) * (t - a), the op's backward
- * term rounded the same way. */
+ * term rounded the same way.  (The second loop reads what the first just
+ * brought into cache: one loop doing both is no faster, the pass is bound
+ * by memory.) */
 LF_TARGET_CLONES static double
 qpg_chunk (LfReal *restrict g, gboolean fresh, const LfReal *restrict t, const LfReal *restrict a,
            const LfReal *restrict w, LfReal two_c, int64_t lo, int64_t hi)
