@@ -896,6 +896,34 @@ test_strategies (void)
     }
 }
 
+/* The defining pattern of continual pre-training: after English computer
+ * fortunes then German ones, naive fine-tuning's loss on the English
+ * domain rises (forgetting), and cumulative training (every domain seen so
+ * far, the same token budget) ends lower on it. */
+static void
+test_cumulative_forgets_less (void)
+{
+  if (!have_fortunes ())
+    return;
+  double old_loss[2], rise[2];
+  const char *strategies[] = { "naive", "cumulative" };
+  for (int s = 0; s < 2; s++)
+    {
+      g_autofree char *name = g_strconcat ("cl-", strategies[s], NULL);
+      g_autofree char *cfg = fortunes_config (name, strategies[s], "[\"en/computers\", \"de/computer\"]", 30000);
+      g_autoptr (JsonObject) res = run_ok (cfg, name, NULL);
+      JsonArray *m = json_object_get_array_member (res, "matrix");
+      double first = row_at (json_array_get_array_element (m, 0), 0);
+      old_loss[s] = row_at (json_array_get_array_element (m, 1), 0);
+      rise[s] = old_loss[s] - first;
+      g_test_message ("%s: en/computers loss %.4f after it, %.4f after de/computer (rise %+.4f)", strategies[s],
+                      first, old_loss[s], rise[s]);
+    }
+  g_assert_cmpfloat (rise[0], >, 0.05);            /* naive forgets */
+  g_assert_cmpfloat (old_loss[1], <, old_loss[0] - 0.1);
+  g_assert_cmpfloat (rise[1], <, rise[0]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -917,6 +945,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transformer/generate/errors", test_generate_errors);
   g_test_add_func ("/transformer/generate/fortunes", test_generate_fortunes);
   g_test_add_func ("/transformer/strategies", test_strategies);
+  g_test_add_func ("/transformer/strategies/cumulative-forgets-less", test_cumulative_forgets_less);
   int rc = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
   if (system (cmd) != 0)
