@@ -5,9 +5,10 @@
 # de/computer, it/computer, TOKENS trained tokens each): naive,
 # cumulative and ER side by side.  Prints each strategy's per-domain test
 # loss matrix (nats per token; row i = after training domain i), the
-# rise of the first domain's loss (forgetting), bits per byte, and greedy
+# rise of the first domain's loss (forgetting), bits per byte, and sampled
 # generations from the same prompts before the sequence (the model after
-# domain 1) and after it.
+# domain 1) and after it (temperature 0.7, top-k 40, seed 1: greedy
+# decoding of a model this small loops on "the the the").
 #
 #   bash benchmarks/run-continual-pretraining.sh     # TOKENS=200000 SEEDS="0" THREADS=2
 set -euo pipefail
@@ -27,7 +28,7 @@ prompts=("The computer " "A scientist " "Der Computer " "Il computer ")
 generate () {   # model dir, label
   for p in "${prompts[@]}"; do
     printf '%s | ' "$2"
-    "$exe" generate "$1" --prompt "$p" --max-tokens 60 --temperature 0 --threads "$THREADS" | tr '\n' ' '
+    "$exe" generate "$1" --prompt "$p" --max-tokens 80 --temperature 0.7 --seed 1 --threads "$THREADS" | tr '\n' ' '
     echo
   done
 }
