@@ -1,7 +1,9 @@
 /* lifelong — optimizers with freezing built in: a parameter without
  * requires_grad, or an element whose mask byte is 0, is never moved, and its
  * momentum / moment estimates are never touched (so weight decay and Adam's
- * momentum cannot drift a frozen weight).  Updates are fused one-pass loops. */
+ * momentum cannot drift a frozen weight).  Updates are fused one-pass loops,
+ * which also apply a regulariser's quadratic pull and accumulate SI's path
+ * integral, so neither costs a pass of its own over the parameters. */
 #include "tensor-private.h"
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +14,13 @@ typedef struct {
   LfReal   *v;        /* Adam second moment                       */
   uint8_t  *mask;     /* NULL: every element trainable            */
   int64_t   t;        /* updates applied (Adam bias correction)   */
+  /* the quadratic pull (lf_optimizer_set_pull): borrowed arrays */
+  const LfReal *anchor;   /* NULL: no pull                          */
+  const LfReal *weight;   /* NULL: w = 1                            */
+  LfReal    two_c;        /* 2 * (LfReal) coef                      */
+  double   *part;         /* its value per LF_SUM_CHUNK chunk, last step */
+  double    value;        /* their sum                              */
+  LfReal   *acc;          /* SI's path integral (borrowed), or NULL */
 } ParamState;
 
 struct LfOptimizer {
@@ -62,8 +71,10 @@ state_clear (ParamState *s)
   free (s->m);
   free (s->v);
   g_free (s->mask);
+  g_free (s->part);
   s->m = s->v = NULL;
   s->mask = NULL;
+  s->part = NULL;
 }
 
 void
@@ -152,6 +163,37 @@ lf_optimizer_set_mask (LfOptimizer *opt, LfTensor *p, const uint8_t *mask)
   s->mask = mask ? g_memdup2 (mask, (gsize) p->numel) : NULL;
 }
 
+void
+lf_optimizer_set_pull (LfOptimizer *opt, LfTensor *p, const LfReal *anchor, const LfReal *weight, double coef)
+{
+  g_return_if_fail (opt != NULL && p != NULL);
+  lf_optimizer_add_param (opt, p);
+  ParamState *s = find (opt, p);
+  if (s == NULL)
+    return;   /* refused by add_param, which said why */
+  s->anchor = anchor;
+  s->weight = anchor ? weight : NULL;
+  /* the rounding of lf_quadratic_penalty_add_grad: 2 * dL/dq, dL/dq = coef
+   * rounded to LfReal */
+  s->two_c = anchor ? 2 * (LfReal) coef : 0;
+  s->value = 0;
+  if (anchor && s->part == NULL)
+    s->part = g_new0 (double, MAX ((p->numel + LF_SUM_CHUNK - 1) / LF_SUM_CHUNK, 1));
+  if (!anchor)
+    g_clear_pointer (&s->part, g_free);
+}
+
+void
+lf_optimizer_set_path_integral (LfOptimizer *opt, LfTensor *p, LfReal *acc)
+{
+  g_return_if_fail (opt != NULL && p != NULL);
+  lf_optimizer_add_param (opt, p);
+  ParamState *s = find (opt, p);
+  if (s == NULL)
+    return;
+  s->acc = acc;
+}
+
 static LfReal *
 zeroed (int64_t n)
 {
@@ -189,146 +231,281 @@ select_kept (uint8_t keep, LfReal a, LfReal b)
   return a;
 }
 
-static void
-sgd_update (ParamState *s, const LfOptimConfig *c, double lr)
+/* Updates are split into fixed blocks: each is one vectorised call, and the
+ * blocks are spread over the threads.  A pull's value is summed in the
+ * LF_SUM_CHUNK chunks of lf_pull_chunk, so a block holds whole chunks. */
+#define UPDATE_BLOCK 16384
+_Static_assert (UPDATE_BLOCK % LF_SUM_CHUNK == 0, "a block must hold whole sum chunks");
+
+/* One step's constants for one parameter. */
+typedef struct {
+  LfReal lr, wd, mu, kd, kb;                    /* SGD                    */
+  LfReal b1, b2, step, isb, eps, l2, decay;     /* Adam / AdamW           */
+  LfReal two_c;                                 /* the pull: 2 coef       */
+} UpdK;
+
+typedef enum { UPD_SGD, UPD_MOMENTUM, UPD_ADAM, UPD_N_KINDS } UpdKind;
+
+/* sum w (t - a)^2 over [lo, hi) in double, QP_LANES running sums combined in
+ * lane order (vectorises without reassociation, so every clone gives the
+ * same sum; the double conversions make the baseline build slower than
+ * memory).  w NULL: w = 1. */
+#define QP_LANES 8
+
+LF_TARGET_CLONES double
+lf_pull_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, int64_t hi)
 {
-  LfTensor *p = s->p;
-  const int64_t n = p->numel;
-  const LfReal wd = (LfReal) c->weight_decay, mu = (LfReal) c->momentum, flr = (LfReal) lr;
-  LfReal *restrict w = p->data;
-  const LfReal *restrict g = p->grad;
-  const uint8_t *restrict mask = s->mask;
-  if (mu == 0)
-    {
-      if (mask == NULL)
+  double acc[QP_LANES] = { 0 };
+  int64_t i = lo;
+  if (w)
+    for (; i + QP_LANES <= hi; i += QP_LANES)
+      for (int l = 0; l < QP_LANES; l++)
         {
-#pragma omp parallel for simd schedule(static) if (n >= LF_PAR_MIN)
-          for (int64_t i = 0; i < n; i++)
-            w[i] = w[i] - flr * (g[i] + wd * w[i]);
+          double d = (double) t[i + l] - (double) a[i + l];
+          acc[l] += (double) w[i + l] * d * d;
+        }
+  else
+    for (; i + QP_LANES <= hi; i += QP_LANES)
+      for (int l = 0; l < QP_LANES; l++)
+        {
+          double d = (double) t[i + l] - (double) a[i + l];
+          acc[l] += d * d;
+        }
+  double s = 0;
+  for (int l = 0; l < QP_LANES; l++)
+    s += acc[l];
+  for (; i < hi; i++)
+    {
+      double d = (double) t[i] - (double) a[i];
+      s += (w ? (double) w[i] : 1.0) * d * d;
+    }
+  return s;
+}
+
+/* The update of n elements, every feature a flag: the kernels below call it
+ * with constant flags, so each is compiled without the branches of the
+ * features it lacks.
+ *   pull:  the update sees g + (2c wt) (w - a) for g (wt = 1 unless
+ *          weighted): lf_quadratic_penalty_add_grad's term, rounded the same
+ *          way, so a folded pull steps bitwise as the penalty added to .grad
+ *   path:  acc -= g (w_new - w_old), g the gradient before the pull
+ *   masked: see select_kept */
+static inline __attribute__ ((always_inline)) void
+update_elems (UpdKind kind, int pull, int weighted, int path, int masked, const UpdK *k,
+              LfReal *restrict w, LfReal *restrict m, LfReal *restrict v, const LfReal *restrict g,
+              const LfReal *restrict a, const LfReal *restrict wt, LfReal *restrict acc,
+              const uint8_t *restrict mask, int64_t n)
+{
+  const LfReal lr = k->lr, wd = k->wd, mu = k->mu, kd = k->kd, kb = k->kb, two_c = k->two_c;
+  const LfReal b1 = k->b1, b2 = k->b2, step = k->step, isb = k->isb;
+  const LfReal eps = k->eps, l2 = k->l2, decay = k->decay;
+  for (int64_t i = 0; i < n; i++)
+    {
+      const LfReal old = w[i], gt = g[i];
+      LfReal gi = gt;
+      if (pull)
+        gi = gt + (weighted ? two_c * wt[i] : two_c) * (old - a[i]);
+      LfReal nw;
+      if (kind == UPD_SGD)
+        nw = old - lr * (gi + wd * old);
+      else if (kind == UPD_MOMENTUM)
+        {
+          /* the step direction, without a branch: Nesterov d + mu b = 1 d +
+           * mu b, classic b = 0 d + 1 b (both exact for finite values) */
+          LfReal d = gi + wd * old;
+          LfReal b = mu * m[i] + d;
+          nw = old - lr * (kd * d + kb * b);
+          m[i] = masked ? select_kept (mask[i], b, m[i]) : b;
         }
       else
         {
-#pragma omp parallel for simd schedule(static) if (n >= LF_PAR_MIN)
-          for (int64_t i = 0; i < n; i++)
-            w[i] = select_kept (mask[i], w[i] - flr * (g[i] + wd * w[i]), w[i]);
+          LfReal gl = gi + l2 * old;
+          LfReal mi = b1 * m[i] + (1 - b1) * gl;
+          LfReal vi = b2 * v[i] + (1 - b2) * gl * gl;
+          nw = old - decay * old - step * mi / (lf_sqrtr (vi) * isb + eps);
+          m[i] = masked ? select_kept (mask[i], mi, m[i]) : mi;
+          v[i] = masked ? select_kept (mask[i], vi, v[i]) : vi;
         }
+      if (masked)
+        nw = select_kept (mask[i], nw, old);
+      w[i] = nw;
+      if (path)
+        acc[i] -= gt * (nw - old);
+    }
+}
+
+/* The vectorised kernels: no mask, a weighted pull or none, a path
+ * integral or none.  A mask or an unweighted pull takes update_generic. */
+typedef void (*UpdKernel) (const UpdK *k, LfReal *restrict w, LfReal *restrict m, LfReal *restrict v,
+                           const LfReal *restrict g, const LfReal *restrict a, const LfReal *restrict wt,
+                           LfReal *restrict acc, int64_t n);
+
+#define UPDATE_KERNEL(name, kind, pull, path)                                                    \
+  LF_TARGET_CLONES static void                                                                   \
+  name (const UpdK *k, LfReal *restrict w, LfReal *restrict m, LfReal *restrict v,               \
+        const LfReal *restrict g, const LfReal *restrict a, const LfReal *restrict wt,           \
+        LfReal *restrict acc, int64_t n)                                                         \
+  {                                                                                              \
+    update_elems (kind, pull, 1, path, 0, k, w, m, v, g, a, wt, acc, NULL, n);                   \
+  }
+
+/* prefix_block, prefix_block_path, prefix_block_pull, prefix_block_pull_path */
+#define UPDATE_KERNELS(prefix, kind)                                                             \
+  UPDATE_KERNEL (prefix##_block, kind, 0, 0)                                                     \
+  UPDATE_KERNEL (prefix##_block_path, kind, 0, 1)                                                \
+  UPDATE_KERNEL (prefix##_block_pull, kind, 1, 0)                                                \
+  UPDATE_KERNEL (prefix##_block_pull_path, kind, 1, 1)
+
+UPDATE_KERNELS (sgd, UPD_SGD)
+UPDATE_KERNELS (momentum, UPD_MOMENTUM)
+UPDATE_KERNELS (adam, UPD_ADAM)
+
+/* [kind][pull][path] */
+#define UPDATE_KERNEL_ROW(prefix) \
+  { { prefix##_block, prefix##_block_path }, { prefix##_block_pull, prefix##_block_pull_path } }
+static const UpdKernel update_kernels[UPD_N_KINDS][2][2] = {
+  [UPD_SGD] = UPDATE_KERNEL_ROW (sgd),
+  [UPD_MOMENTUM] = UPDATE_KERNEL_ROW (momentum),
+  [UPD_ADAM] = UPDATE_KERNEL_ROW (adam),
+};
+
+/* The masked kernels (PackNet), vectorised without a pull or a path. */
+#define UPDATE_KERNEL_MASKED(name, kind)                                                         \
+  LF_TARGET_CLONES static void                                                                   \
+  name (const UpdK *k, LfReal *restrict w, LfReal *restrict m, LfReal *restrict v,               \
+        const LfReal *restrict g, const uint8_t *restrict mask, int64_t n)                       \
+  {                                                                                              \
+    update_elems (kind, 0, 0, 0, 1, k, w, m, v, g, NULL, NULL, NULL, mask, n);                   \
+  }
+
+UPDATE_KERNEL_MASKED (sgd_block_masked, UPD_SGD)
+UPDATE_KERNEL_MASKED (momentum_block_masked, UPD_MOMENTUM)
+UPDATE_KERNEL_MASKED (adam_block_masked, UPD_ADAM)
+
+/* Everything else (a mask with a pull or a path, an unweighted pull):
+ * the same arithmetic, the flags read at run time. */
+static void
+update_generic (UpdKind kind, int pull, int weighted, int path, int masked, const UpdK *k,
+                LfReal *w, LfReal *m, LfReal *v, const LfReal *g, const LfReal *a, const LfReal *wt,
+                LfReal *acc, const uint8_t *mask, int64_t n)
+{
+  update_elems (kind, pull, weighted, path, masked, k, w, m, v, g, a, wt, acc, mask, n);
+}
+
+/* Elements [lo, hi) of one parameter.  With a pull, chunk by chunk: the
+ * pull's value on the weights before the update, then the update, while
+ * the chunk is still in cache. */
+static void
+update_range (ParamState *s, UpdKind kind, const UpdK *k, gboolean pull, int64_t lo, int64_t hi)
+{
+  LfTensor *p = s->p;
+  LfReal *w = p->data, *m = s->m, *v = s->v, *acc = s->acc;
+  const LfReal *g = p->grad, *a = s->anchor, *wt = s->weight;
+  const uint8_t *mask = s->mask;
+#define AT(x, o) ((x) ? (x) + (o) : NULL)
+  const gboolean path = acc != NULL;
+  const gboolean fast = mask == NULL && (!pull || wt != NULL);
+  if (!pull && !path)
+    {
+      if (mask == NULL)
+        update_kernels[kind][0][0] (k, w + lo, AT (m, lo), AT (v, lo), g + lo, NULL, NULL, NULL, hi - lo);
+      else if (kind == UPD_SGD)
+        sgd_block_masked (k, w + lo, NULL, NULL, g + lo, mask + lo, hi - lo);
+      else if (kind == UPD_MOMENTUM)
+        momentum_block_masked (k, w + lo, m + lo, NULL, g + lo, mask + lo, hi - lo);
+      else
+        adam_block_masked (k, w + lo, m + lo, v + lo, g + lo, mask + lo, hi - lo);
       return;
     }
-  /* PyTorch starts the buffer at the first gradient; a zeroed buffer gives
-   * mu 0 + d = d exactly, so an element first trained late (a mask lifted)
-   * starts the same way. */
-  if (s->m == NULL)
-    s->m = zeroed (n);
-  LfReal *restrict buf = s->m;
-  /* the step direction, without a branch: Nesterov d + mu b = 1 d + mu b,
-   * classic b = 0 d + 1 b (both exact for finite values) */
-  const LfReal kd = c->nesterov ? 1 : 0, kb = c->nesterov ? mu : 1;
-  if (mask == NULL)
+  for (int64_t c0 = lo; c0 < hi; c0 += LF_SUM_CHUNK)
     {
-#pragma omp parallel for simd schedule(static) if (n >= LF_PAR_MIN)
-      for (int64_t i = 0; i < n; i++)
-        {
-          LfReal d = g[i] + wd * w[i];
-          LfReal b = mu * buf[i] + d;
-          buf[i] = b;
-          w[i] = w[i] - flr * (kd * d + kb * b);
-        }
+      const int64_t c1 = MIN (hi, c0 + LF_SUM_CHUNK);
+      if (pull)
+        s->part[c0 / LF_SUM_CHUNK] = lf_pull_chunk (w, a, wt, c0, c1);
+      if (fast)
+        update_kernels[kind][pull][path] (k, w + c0, AT (m, c0), AT (v, c0), g + c0, AT (a, c0), AT (wt, c0),
+                                          AT (acc, c0), c1 - c0);
+      else
+        update_generic (kind, pull, wt != NULL, path, mask != NULL, k, w + c0, AT (m, c0), AT (v, c0), g + c0,
+                        AT (a, c0), AT (wt, c0), AT (acc, c0), AT (mask, c0), c1 - c0);
+    }
+#undef AT
+}
+
+/* The pull's value alone (a parameter it does not move this step). */
+static void
+pull_measure (ParamState *s)
+{
+  const LfReal *w = s->p->data;
+  const int64_t n = s->p->numel;
+#pragma omp parallel for schedule(static) if (n >= LF_PAR_MIN)
+  for (int64_t c0 = 0; c0 < n; c0 += LF_SUM_CHUNK)
+    s->part[c0 / LF_SUM_CHUNK] = lf_pull_chunk (w, s->anchor, s->weight, c0, MIN (n, c0 + LF_SUM_CHUNK));
+}
+
+/* The chunks' partial sums in chunk order: the same at any thread count. */
+static double
+pull_total (const ParamState *s)
+{
+  const int64_t nchunks = (s->p->numel + LF_SUM_CHUNK - 1) / LF_SUM_CHUNK;
+  double sum = 0;
+  for (int64_t c = 0; c < nchunks; c++)
+    sum += s->part[c];
+  return sum;
+}
+
+/* One update of one parameter: the constants of its kind, then the blocks
+ * over the threads. */
+static void
+param_update (ParamState *s, const LfOptimConfig *c, double lr, gboolean pull)
+{
+  LfTensor *p = s->p;
+  const int64_t n = p->numel;
+  UpdK k = { .lr = (LfReal) lr, .wd = (LfReal) c->weight_decay, .two_c = s->two_c };
+  UpdKind kind;
+  if (c->kind == LF_OPTIM_SGD)
+    {
+      k.mu = (LfReal) c->momentum;
+      kind = k.mu == 0 ? UPD_SGD : UPD_MOMENTUM;
+      /* PyTorch starts the buffer at the first gradient; a zeroed buffer
+       * gives mu 0 + d = d exactly, so an element first trained late (a
+       * mask lifted) starts the same way. */
+      if (kind == UPD_MOMENTUM && s->m == NULL)
+        s->m = zeroed (n);
+      k.kd = c->nesterov ? 1 : 0;
+      k.kb = c->nesterov ? k.mu : 1;
     }
   else
     {
-#pragma omp parallel for simd schedule(static) if (n >= LF_PAR_MIN)
-      for (int64_t i = 0; i < n; i++)
+      kind = UPD_ADAM;
+      if (s->m == NULL)
         {
-          LfReal d = g[i] + wd * w[i];
-          LfReal b = mu * buf[i] + d;
-          w[i] = select_kept (mask[i], w[i] - flr * (kd * d + kb * b), w[i]);
-          buf[i] = select_kept (mask[i], b, buf[i]);
+          s->m = zeroed (n);
+          s->v = zeroed (n);
         }
+      /* The moments run on the betas as float holds them; the bias
+       * corrections must use the same values (1 - b2 of a float 0.99999 is
+       * 0.14% off 1e-5, and a double 1 - 0.99999^t would not match the
+       * moment it corrects). */
+      const int64_t t = s->t + 1;
+      k.b1 = (LfReal) c->beta1;
+      k.b2 = (LfReal) c->beta2;
+      const double bc1 = 1 - pow ((double) k.b1, (double) t), bc2 = 1 - pow ((double) k.b2, (double) t);
+      k.step = (LfReal) (lr / bc1);
+      k.isb = (LfReal) (1.0 / sqrt (bc2));
+      k.eps = (LfReal) c->eps;
+      const gboolean decoupled = c->kind == LF_OPTIM_ADAMW;
+      k.l2 = decoupled ? 0 : (LfReal) c->weight_decay;
+      /* AdamW's w (1 - lr wd) as w - (lr wd) w: a float 1 - lr wd is off by
+       * up to 3e-8, the same for every weight at every step (lr wd = 1e-6
+       * decays up to 3% too much or too little; below 3e-8 nothing decays
+       * at all); (lr wd) w rounds in w's own precision instead, without a
+       * bias. */
+      k.decay = decoupled ? (LfReal) (lr * c->weight_decay) : 0;
     }
-}
-
-/* Adam's constants for one step of one parameter. */
-typedef struct {
-  LfReal b1, b2, step, inv_sqrt_bc2, eps, l2, decay;
-} AdamK;
-
-/* Updates are split into fixed blocks: each is one vectorised call, and the
- * blocks are spread over the threads. */
-#define UPDATE_BLOCK 16384
-
-LF_TARGET_CLONES static void
-adam_block (const AdamK *k, LfReal *restrict w, LfReal *restrict m, LfReal *restrict v,
-            const LfReal *restrict g, int64_t n)
-{
-  const LfReal b1 = k->b1, b2 = k->b2, step = k->step, isb = k->inv_sqrt_bc2;
-  const LfReal eps = k->eps, l2 = k->l2, decay = k->decay;
-  for (int64_t i = 0; i < n; i++)
-    {
-      LfReal gi = g[i] + l2 * w[i];
-      LfReal mi = b1 * m[i] + (1 - b1) * gi;
-      LfReal vi = b2 * v[i] + (1 - b2) * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      w[i] = w[i] - decay * w[i] - step * mi / (lf_sqrtr (vi) * isb + eps);
-    }
-}
-
-LF_TARGET_CLONES static void
-adam_block_masked (const AdamK *k, LfReal *restrict w, LfReal *restrict m, LfReal *restrict v,
-                   const LfReal *restrict g, const uint8_t *restrict mask, int64_t n)
-{
-  const LfReal b1 = k->b1, b2 = k->b2, step = k->step, isb = k->inv_sqrt_bc2;
-  const LfReal eps = k->eps, l2 = k->l2, decay = k->decay;
-  for (int64_t i = 0; i < n; i++)
-    {
-      LfReal gi = g[i] + l2 * w[i];
-      LfReal mi = b1 * m[i] + (1 - b1) * gi;
-      LfReal vi = b2 * v[i] + (1 - b2) * gi * gi;
-      LfReal nw = w[i] - decay * w[i] - step * mi / (lf_sqrtr (vi) * isb + eps);
-      m[i] = select_kept (mask[i], mi, m[i]);
-      v[i] = select_kept (mask[i], vi, v[i]);
-      w[i] = select_kept (mask[i], nw, w[i]);
-    }
-}
-
-static void
-adam_update (ParamState *s, const LfOptimConfig *c, double lr)
-{
-  LfTensor *p = s->p;
-  const int64_t n = p->numel;
-  if (s->m == NULL)
-    {
-      s->m = zeroed (n);
-      s->v = zeroed (n);
-    }
-  /* The moments run on the betas as float holds them; the bias corrections
-   * must use the same values (1 - b2 of a float 0.99999 is 0.14% off 1e-5,
-   * and a double 1 - 0.99999^t would not match the moment it corrects). */
-  const int64_t t = s->t + 1;
-  const LfReal b1 = (LfReal) c->beta1, b2 = (LfReal) c->beta2;
-  const double bc1 = 1 - pow ((double) b1, (double) t), bc2 = 1 - pow ((double) b2, (double) t);
-  const LfReal step = (LfReal) (lr / bc1), inv_sqrt_bc2 = (LfReal) (1.0 / sqrt (bc2));
-  const LfReal eps = (LfReal) c->eps;
-  const gboolean decoupled = c->kind == LF_OPTIM_ADAMW;
-  const LfReal l2 = decoupled ? 0 : (LfReal) c->weight_decay;
-  /* AdamW's w (1 - lr wd) as w - (lr wd) w: a float 1 - lr wd is off by up
-   * to 3e-8, the same for every weight at every step (lr wd = 1e-6 decays
-   * up to 3% too much or too little; below 3e-8 nothing decays at all);
-   * (lr wd) w rounds in w's own precision instead, without a bias. */
-  const LfReal decay = decoupled ? (LfReal) (lr * c->weight_decay) : 0;
-  const AdamK k = { b1, b2, step, inv_sqrt_bc2, eps, l2, decay };
-  LfReal *w = p->data, *m = s->m, *v = s->v;
-  const LfReal *g = p->grad;
-  const uint8_t *mask = s->mask;
 #pragma omp parallel for schedule(static) if (n >= LF_PAR_MIN)
   for (int64_t lo = 0; lo < n; lo += UPDATE_BLOCK)
-    {
-      int64_t len = MIN (UPDATE_BLOCK, n - lo);
-      if (mask == NULL)
-        adam_block (&k, w + lo, m + lo, v + lo, g + lo, len);
-      else
-        adam_block_masked (&k, w + lo, m + lo, v + lo, g + lo, mask + lo, len);
-    }
+    update_range (s, kind, &k, pull, lo, MIN (n, lo + UPDATE_BLOCK));
 }
 
 void
@@ -341,14 +518,46 @@ lf_optimizer_step (LfOptimizer *opt)
   for (int i = opt->n - 1; i >= 0; i--)
     {
       ParamState *s = &opt->ps[i];
-      if (!has_grad (s->p))
-        continue;   /* frozen, or no gradient reached it this step */
-      if (opt->cfg.kind == LF_OPTIM_SGD)
-        sgd_update (s, &opt->cfg, opt->cfg.lr);
-      else
-        adam_update (s, &opt->cfg, opt->cfg.lr);
+      LfTensor *p = s->p;
+      s->value = 0;
+      if (!(p->flags & LF_TF_REQUIRES_GRAD))
+        continue;   /* frozen: not moved, not pulled, not measured */
+      const gboolean pulled = s->anchor != NULL, pull = pulled && s->two_c != 0;
+      if (!has_grad (p))
+        {
+          if (!pull)
+            {
+              /* no gradient reached it this step */
+              if (pulled)
+                {
+                  pull_measure (s);
+                  s->value = pull_total (s);
+                }
+              continue;
+            }
+          /* the pull alone moves it, as the penalty's gradient written into
+           * an untouched .grad did */
+          memset (p->grad, 0, (size_t) p->numel * sizeof (LfReal));
+          p->flags |= LF_TF_GRAD_VALID;
+        }
+      if (pulled && !pull)
+        pull_measure (s);
+      param_update (s, &opt->cfg, opt->cfg.lr, pull);
+      if (pulled)
+        s->value = pull_total (s);
       s->t++;
     }
+}
+
+double
+lf_optimizer_pull_value (const LfOptimizer *opt)
+{
+  g_return_val_if_fail (opt != NULL, 0.0);
+  double sum = 0;
+  for (int i = 0; i < opt->n; i++)
+    if (opt->ps[i].anchor != NULL)
+      sum += opt->ps[i].value;
+  return sum;
 }
 
 void

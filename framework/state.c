@@ -37,6 +37,21 @@ lf_state_get_tensor (const LfState *st, const char *name)
   return t ? lf_tensor_clone_owned (t) : NULL;
 }
 
+gboolean
+lf_state_get_tensor_into (const LfState *st, const char *name, LfTensor *dst, GError **error)
+{
+  g_return_val_if_fail (st != NULL && name != NULL && dst != NULL, FALSE);
+  const LfTensor *t = g_hash_table_lookup (st->tensors, name);
+  if (t == NULL || lf_tensor_numel (t) != lf_tensor_numel (dst))
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "the checkpoint %s tensor %s",
+                   t ? "has another shape for" : "lacks", name);
+      return FALSE;
+    }
+  lf_tensor_copy_data (dst, t);
+  return TRUE;
+}
+
 void
 lf_state_put_int (LfState *st, const char *name, int64_t v)
 {

@@ -194,6 +194,12 @@ typedef void (*LfOptimExportFn) (void *user, LfTensor *p, const LfReal *m, const
 void     lf_optimizer_export (LfOptimizer *opt, LfOptimExportFn fn, void *user);
 gboolean lf_optimizer_import (LfOptimizer *opt, LfTensor *p, const LfReal *m, const LfReal *v, int64_t t);
 
+/* sum_{lo <= i < hi} w_i (t_i - a_i)^2 in double, in a fixed order that
+ * every clone shares (w NULL: w = 1): the quadratic pull's value over one
+ * LF_SUM_CHUNK chunk, for the optimizer's folded pull and the toolkit's
+ * lf_quadratic_penalty (optim.c). */
+double lf_pull_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, int64_t hi);
+
 #define lf_check(cond, ...)                                   \
   do { if (G_UNLIKELY (!(cond))) lf_fatal (__VA_ARGS__); } while (0)
 G_NORETURN void lf_fatal (const char *fmt, ...) G_GNUC_PRINTF (1, 2);

@@ -4,7 +4,8 @@
  * every weight toward its anchor, thread-count independence; the same
  * penalty applied to .grad without a tape node, bit for bit), and SI's path
  * integral on a quadratic whose trajectory is known in closed form, and
- * the batched per-sample sums against batch-of-one passes. */
+ * the batched per-sample sums (and lf_importance_add_each_sample) against
+ * batch-of-one passes. */
 #include "tensor-private.h"
 #include <math.h>
 
@@ -525,9 +526,11 @@ test_penalty_deterministic (void)
  * L = (a/2) sum_k (theta_k - c_k)^2, plain SGD with rate lr: theta moves
  * along a known path, g_t = a (theta_t - c), dtheta_t = -lr g_t, so
  * omega = sum_t -g_t dtheta_t = lr sum_t g_t^2, and the importance added at
- * consolidation is omega / ((theta_T - theta_0)^2 + xi). */
+ * consolidation is omega / ((theta_T - theta_0)^2 + xi).  By hand
+ * (before_step and after_step around the step) or attached to the
+ * optimizer: the same bits.  out: Omega of theta after both experiences. */
 static void
-test_path_integral (void)
+path_integral_run (gboolean attached, LfReal out[2])
 {
   const double a = 2.0, lr = 0.1, xi = 0.1;
   int64_t two = 2;
@@ -547,6 +550,8 @@ test_path_integral (void)
   cfg.lr = lr;
   g_autoptr (LfOptimizer) opt = lf_optimizer_new (&cfg);
   lf_optimizer_set_params (opt, 2, params);
+  if (attached)
+    lf_path_integral_attach (pi, opt);
 
   /* the reference follows the float values the engine really holds */
   double expect[2];
@@ -569,9 +574,11 @@ test_path_integral (void)
               t0[k] = lf_tensor_data (p)[k];
               assert_close (g[k], a * (t0[k] - c[k]), 1e-6);
             }
-          lf_path_integral_before_step (pi);
+          if (!attached)
+            lf_path_integral_before_step (pi);
           lf_optimizer_step (opt);
-          lf_path_integral_after_step (pi);
+          if (!attached)
+            lf_path_integral_after_step (pi);
           lf_tape_pop ();
           for (int k = 0; k < 2; k++)
             {
@@ -602,7 +609,17 @@ test_path_integral (void)
   double before = lf_importance_total (big_omega);
   lf_path_integral_consolidate (pi, big_omega, xi);
   g_assert_cmpfloat (lf_importance_total (big_omega), ==, before);
-  lf_path_integral_free (pi);
+  memcpy (out, lf_tensor_data (lf_importance_values (big_omega, 0)), 2 * sizeof (LfReal));
+  lf_path_integral_free (pi);   /* detaches it (the optimizer is still alive) */
+}
+
+static void
+test_path_integral (void)
+{
+  LfReal by_hand[2], attached[2];
+  path_integral_run (FALSE, by_hand);
+  path_integral_run (TRUE, attached);
+  g_assert_cmpmem (by_hand, sizeof by_hand, attached, sizeof attached);
 }
 
 /* lf_quadratic_penalty_add_grad is the op without a tape node: the same
@@ -870,6 +887,15 @@ test_per_sample (void)
             g_test_message ("%s, %s, batch %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT " slow passes, "
                             "largest relative difference to the batch-of-one sums %.2g", names[mode],
                             kind ? "absolute" : "squared", batches[b], slow, worst);
+          }
+        /* lf_importance_add_each_sample: the same sums, one pass per sample */
+        g_autoptr (LfImportance) each = lf_importance_new (np, params);
+        lf_importance_add_each_sample (each, kind, PS_N, ps_loss, &m, 0.25);
+        for (int i = 0; i < np; i++)
+          {
+            const LfReal *v = lf_tensor_data (lf_importance_values (each, i));
+            for (int64_t k = 0; k < lf_tensor_numel (params[i]); k++)
+              g_assert_cmpfloat_with_epsilon (v[k], 0.25 * ref[i][k], 1e-6 * fabs (0.25 * ref[i][k]) + 1e-12);
           }
         /* the hooks are gone: a forward gives the same numbers as before */
         lf_tape_push (FALSE);

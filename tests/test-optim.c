@@ -1,8 +1,11 @@
 /* lifelong tests — the optimizers against a double-precision reference that
  * follows PyTorch's documented update rules (torch.optim.SGD, Adam, AdamW),
  * freezing (whole parameters and per-element masks), skipped gradients, the
- * parameter list following a changed module tree, schedules and clipping. */
+ * parameter list following a changed module tree, schedules and clipping,
+ * and a regulariser's pull and SI's path integral folded into the update
+ * (bitwise the step after adding the penalty's gradient to .grad). */
 #include "tensor-private.h"
+#include <lifelong/toolkit/importance.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -1095,6 +1098,297 @@ test_clip_threads (void)
     g_assert_cmpfloat_with_epsilon (big->grad[i], g0[i] / 3.0, fabs (g0[i]) * 1e-6);
 }
 
+/* ---- the folded pull and path integral ------------------------------------------- */
+
+/* What a strategy pulls one parameter with: an anchor near the weights and
+ * importance weights over four decades (NULL weights: an L2 pull). */
+typedef struct {
+  LfTensor     *anchor;
+  LfImportance *w;       /* NULL: w = 1 */
+} Pull;
+
+static Pull
+pull_new (LfTensor *p, uint64_t seed, gboolean weighted)
+{
+  Pull u = { lf_tensor_new_owned (p->ndim, p->shape), NULL };
+  for (int64_t i = 0; i < p->numel; i++)
+    u.anchor->data[i] = p->data[i] + (LfReal) (0.5 * (lf_rng_uniform_at (seed, (uint64_t) i) - 0.5));
+  if (weighted)
+    {
+      u.w = lf_importance_new (1, &p);
+      LfReal *w = lf_importance_values (u.w, 0)->data;
+      for (int64_t i = 0; i < p->numel; i++)
+        w[i] = (LfReal) (lf_rng_uniform_at (seed + 1, (uint64_t) i) * pow (10.0, -(double) (i % 4)));
+    }
+  return u;
+}
+
+static void
+pull_clear (Pull *u)
+{
+  lf_tensor_free (u->anchor);
+  lf_importance_free (u->w);
+}
+
+static const LfReal *
+pull_weight (const Pull *u)
+{
+  return u->w ? lf_importance_values (u->w, 0)->data : NULL;
+}
+
+/* The configurations a pull must fold into: plain SGD (with decay), momentum,
+ * Nesterov, Adam with L2 decay, AdamW. */
+static int
+pull_configs (LfOptimConfig *c)
+{
+  c[0] = config (LF_OPTIM_SGD, 0.05);
+  c[0].weight_decay = 0.01;
+  c[1] = config (LF_OPTIM_SGD, 0.05);
+  c[1].momentum = 0.9;
+  c[2] = c[1];
+  c[2].nesterov = TRUE;
+  c[2].weight_decay = 0.01;
+  c[3] = config (LF_OPTIM_ADAM, 0.01);
+  c[3].weight_decay = 0.1;
+  c[4] = config (LF_OPTIM_ADAMW, 0.01);
+  c[4].weight_decay = 0.1;
+  return 5;
+}
+
+/* Steps two copies of three parameters: one with lf_quadratic_penalty_add_grad
+ * before each step (what the strategies did), one with the same pulls folded
+ * into the optimizer.  Same bits, same value.  p0 is big (parallel blocks,
+ * several sum chunks, a tail), weighted; p1 small and unweighted; p2
+ * weighted, and no gradient reaches it at some steps (the pull alone moves
+ * it).  mask (numel of p0, or NULL) freezes elements of p0. */
+static void
+check_pull_folds (const LfOptimConfig *cfg, const uint8_t *mask, int threads)
+{
+  const int64_t sizes[3] = { 2 * LF_PAR_MIN + 4099, 37, 300 };
+  const double coef[3] = { 2500.0, 0.37, 1.5 };
+  LfTensor *a[3], *b[3];
+  Pull u[3];
+  g_autoptr (LfOptimizer) oa = lf_optimizer_new (cfg);
+  g_autoptr (LfOptimizer) ob = lf_optimizer_new (cfg);
+  for (int j = 0; j < 3; j++)
+    {
+      a[j] = param_new ("a", sizes[j], 40 + (uint64_t) j);
+      b[j] = param_new ("b", sizes[j], 40 + (uint64_t) j);
+      u[j] = pull_new (a[j], 50 + (uint64_t) j, j != 1);
+      lf_optimizer_add_param (oa, a[j]);
+      lf_optimizer_set_pull (ob, b[j], u[j].anchor->data, pull_weight (&u[j]), coef[j]);
+    }
+  g_assert_cmpint (lf_optimizer_n_params (ob), ==, 3);
+  if (mask)
+    {
+      lf_optimizer_set_mask (oa, a[0], mask);
+      lf_optimizer_set_mask (ob, b[0], mask);
+    }
+  g_autofree LfReal *held = g_memdup2 (b[0]->data, (gsize) sizes[0] * sizeof (LfReal));
+  lf_set_threads (threads);
+  for (int s = 0; s < 4; s++)
+    {
+      double want = 0;
+      for (int j = 0; j < 3; j++)
+        {
+          lf_tensor_zero_grad (a[j]);
+          lf_tensor_zero_grad (b[j]);
+          if (j == 2 && s % 2 == 1)
+            continue;   /* the loss did not reach it */
+          g_autofree double *g = grads_for (60 + (uint64_t) j, s, sizes[j]);
+          set_grad (a[j], g);
+          set_grad (b[j], g);
+        }
+      for (int j = 0; j < 3; j++)
+        want += lf_quadratic_penalty_add_grad (1, &a[j], &u[j].anchor, u[j].w, coef[j]);
+      lf_optimizer_step (oa);
+      lf_optimizer_step (ob);
+      for (int j = 0; j < 3; j++)
+        assert_same_bits (a[j]->data, b[j]->data, sizes[j]);
+      double got = lf_optimizer_pull_value (ob);
+      g_assert_cmpmem (&got, sizeof got, &want, sizeof want);
+      g_assert_cmpfloat (want, >, 0);
+    }
+  lf_set_threads (1);
+  for (int64_t i = 0; mask && i < sizes[0]; i++)
+    if (!mask[i])
+      g_assert_cmpmem (&b[0]->data[i], sizeof (LfReal), &held[i], sizeof (LfReal));
+  for (int j = 0; j < 3; j++)
+    {
+      lf_tensor_free (a[j]);
+      lf_tensor_free (b[j]);
+      pull_clear (&u[j]);
+    }
+}
+
+static void
+check_pull_every_config (const uint8_t *mask, int threads)
+{
+  LfOptimConfig c[8];
+  int n = pull_configs (c);
+  for (int k = 0; k < n; k++)
+    check_pull_folds (&c[k], mask, threads);
+}
+
+static void
+test_pull_same_as_grad (void)
+{
+  check_pull_every_config (NULL, 1);
+}
+
+/* The pull's value and the update at one, two and three threads: the same
+ * bits (and each the add_grad path's). */
+static void
+test_pull_threads (void)
+{
+  for (int t = 2; t <= 3; t++)
+    check_pull_every_config (NULL, t);
+  /* one parameter, the value alone at 1, 2 and 3 threads */
+  const int64_t m = 3 * LF_PAR_MIN + 5;
+  double v[3];
+  for (int t = 1; t <= 3; t++)
+    {
+      LfOptimConfig cfg = config (LF_OPTIM_ADAM, 0.01);
+      g_autoptr (LfTensor) p = param_new ("p", m, 70);
+      Pull u = pull_new (p, 71, TRUE);
+      g_autoptr (LfOptimizer) opt = lf_optimizer_new (&cfg);
+      lf_optimizer_set_pull (opt, p, u.anchor->data, pull_weight (&u), 3.0);
+      g_autofree double *g = grads_for (72, 0, m);
+      set_grad (p, g);
+      lf_set_threads (t);
+      lf_optimizer_step (opt);
+      lf_set_threads (1);
+      v[t - 1] = lf_optimizer_pull_value (opt);
+      pull_clear (&u);
+    }
+  g_assert_cmpmem (&v[0], sizeof (double), &v[1], sizeof (double));
+  g_assert_cmpmem (&v[0], sizeof (double), &v[2], sizeof (double));
+}
+
+/* A PackNet mask with a pull (the generic kernel): frozen elements keep their
+ * bits, the others step as with the penalty added to .grad. */
+static void
+test_pull_masked (void)
+{
+  const int64_t n = 2 * LF_PAR_MIN + 4099;
+  g_autofree uint8_t *mask = g_new (uint8_t, n);
+  for (int64_t i = 0; i < n; i++)
+    mask[i] = (uint8_t) (lf_rng_uniform_at (73, (uint64_t) i) < 0.5);
+  check_pull_every_config (mask, 2);
+}
+
+/* acc -= g_task (w_new - w_old), by hand in LfReal: g_task is the gradient
+ * before the pull (0 at a step only the pull moved the weight), masked
+ * elements add nothing. */
+static void
+test_path_integral (void)
+{
+  const int64_t n = LF_PAR_MIN + 4097;
+  LfOptimConfig c[8];
+  int nc = pull_configs (c);
+  g_autofree uint8_t *mask = g_new (uint8_t, n);
+  for (int64_t i = 0; i < n; i++)
+    mask[i] = (uint8_t) (i % 3 != 0);
+  for (int k = 0; k < nc; k++)
+    for (int variant = 0; variant < 3; variant++)   /* path alone, with a pull, with a pull and a mask */
+      {
+        g_autoptr (LfTensor) p = param_new ("p", n, 80);
+        Pull u = pull_new (p, 81, TRUE);
+        g_autoptr (LfOptimizer) opt = lf_optimizer_new (&c[k]);
+        g_autofree LfReal *acc = g_new0 (LfReal, n), *want = g_new0 (LfReal, n);
+        g_autofree LfReal *old = g_new (LfReal, n), *gt = g_new (LfReal, n);
+        lf_optimizer_set_path_integral (opt, p, acc);
+        if (variant > 0)
+          lf_optimizer_set_pull (opt, p, u.anchor->data, pull_weight (&u), 10.0);
+        if (variant > 1)
+          lf_optimizer_set_mask (opt, p, mask);
+        lf_set_threads (2);
+        for (int s = 0; s < 4; s++)
+          {
+            lf_tensor_zero_grad (p);
+            gboolean reached = !(variant > 0 && s == 2);
+            if (reached)
+              {
+                g_autofree double *g = grads_for (82, s, n);
+                set_grad (p, g);
+              }
+            for (int64_t i = 0; i < n; i++)
+              gt[i] = reached ? p->grad[i] : 0;
+            memcpy (old, p->data, (size_t) n * sizeof (LfReal));
+            lf_optimizer_step (opt);
+            for (int64_t i = 0; i < n; i++)
+              want[i] -= gt[i] * (p->data[i] - old[i]);
+          }
+        lf_set_threads (1);
+        assert_same_bits (acc, want, n);
+        gboolean moved = FALSE;
+        for (int64_t i = 0; i < n && !moved; i++)
+          moved = acc[i] != 0;
+        g_assert_true (moved);
+        /* NULL removes it */
+        lf_optimizer_set_path_integral (opt, p, NULL);
+        g_autofree double *g = grads_for (83, 9, n);
+        set_grad (p, g);
+        lf_optimizer_step (opt);
+        assert_same_bits (acc, want, n);
+        pull_clear (&u);
+      }
+}
+
+/* The pull survives set_params (while the parameter stays) and reset_state;
+ * anchor NULL removes it; a parameter dropped by set_params loses it. */
+static void
+test_pull_lifetime (void)
+{
+  LfOptimConfig cfg = config (LF_OPTIM_ADAM, 0.01);
+  const int64_t n = 29;
+  g_autoptr (LfTensor) a = param_new ("a", n, 90);
+  g_autoptr (LfTensor) b = param_new ("b", n, 90);
+  g_autoptr (LfTensor) x = param_new ("x", n, 91);
+  Pull u = pull_new (a, 92, TRUE);
+  g_autoptr (LfOptimizer) oa = lf_optimizer_new (&cfg);
+  g_autoptr (LfOptimizer) ob = lf_optimizer_new (&cfg);
+  lf_optimizer_add_param (oa, a);
+  lf_optimizer_set_pull (ob, b, u.anchor->data, pull_weight (&u), 7.0);
+  LfTensor *listed[2] = { x, b };
+  lf_optimizer_set_params (ob, 2, listed);   /* the host re-reads the module tree */
+  lf_optimizer_reset_state (ob);             /* a new experience */
+  g_assert_cmpfloat (lf_optimizer_pull_value (ob), ==, 0);
+  for (int s = 0; s < 3; s++)
+    {
+      g_autofree double *g = grads_for (93, s, n);
+      set_grad (a, g);
+      set_grad (b, g);
+      double want = lf_quadratic_penalty_add_grad (1, &a, &u.anchor, u.w, 7.0);
+      lf_optimizer_step (oa);
+      lf_optimizer_step (ob);
+      assert_same_bits (a->data, b->data, n);
+      double got = lf_optimizer_pull_value (ob);
+      g_assert_cmpmem (&got, sizeof got, &want, sizeof want);
+    }
+  /* removed: a plain step again */
+  lf_optimizer_set_pull (ob, b, NULL, NULL, 0);
+  g_autofree double *g = grads_for (94, 0, n);
+  set_grad (a, g);
+  set_grad (b, g);
+  lf_optimizer_step (oa);
+  lf_optimizer_step (ob);
+  assert_same_bits (a->data, b->data, n);
+  g_assert_cmpfloat (lf_optimizer_pull_value (ob), ==, 0);
+  /* dropped with its parameter */
+  lf_optimizer_set_pull (ob, b, u.anchor->data, NULL, 1.0);
+  lf_optimizer_set_params (ob, 1, &x);
+  lf_optimizer_add_param (ob, b);
+  set_grad (a, g);
+  set_grad (b, g);
+  lf_optimizer_reset_state (oa);
+  lf_optimizer_step (oa);
+  lf_optimizer_step (ob);
+  assert_same_bits (a->data, b->data, n);
+  g_assert_cmpfloat (lf_optimizer_pull_value (ob), ==, 0);
+  pull_clear (&u);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1127,5 +1421,10 @@ main (int argc, char **argv)
   g_test_add_func ("/optim/schedule/warmup", test_schedule_warmup);
   g_test_add_func ("/optim/clip/norm", test_clip_norm);
   g_test_add_func ("/optim/clip/threads", test_clip_threads);
+  g_test_add_func ("/optim/pull/same-as-grad", test_pull_same_as_grad);
+  g_test_add_func ("/optim/pull/threads", test_pull_threads);
+  g_test_add_func ("/optim/pull/masked", test_pull_masked);
+  g_test_add_func ("/optim/pull/path-integral", test_path_integral);
+  g_test_add_func ("/optim/pull/lifetime", test_pull_lifetime);
   return g_test_run ();
 }

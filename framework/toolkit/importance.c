@@ -518,6 +518,34 @@ lf_importance_add_per_sample (LfImportance *imp, LfModule *root, LfImportanceKin
   return slow_passes;
 }
 
+/* The reference the batched sums are checked against, and what a strategy
+ * runs with a batch size of 1: one scope, one forward and one side
+ * gradient per sample. */
+void
+lf_importance_add_each_sample (LfImportance *imp, LfImportanceKind kind, int64_t n, LfSampleLossFn loss,
+                               void *user, double weight)
+{
+  g_return_if_fail (imp != NULL && loss != NULL && n >= 0);
+  LfReal **grads = g_new (LfReal *, MAX (imp->n, 1));
+  for (int i = 0; i < imp->n; i++)
+    grads[i] = g_new (LfReal, MAX (imp->params[i]->numel, 1));
+  for (int64_t s = 0; s < n; s++)
+    {
+      lf_tape_push (TRUE);
+      LfTensor *ls = loss (user, s, 1);
+      lf_check (ls != NULL && ls->numel == 1, "lf_importance_add_each_sample: the loss must be one number");
+      lf_grad_into (ls, imp->n, imp->params, grads);
+      lf_tape_pop ();
+      if (kind == LF_IMPORTANCE_SQUARED)
+        lf_importance_add_sq (imp, (const LfReal *const *) grads, weight);
+      else
+        lf_importance_add_abs (imp, (const LfReal *const *) grads, weight);
+    }
+  for (int i = 0; i < imp->n; i++)
+    g_free (grads[i]);
+  g_free (grads);
+}
+
 /* ---- the quadratic penalty ----------------------------------------------------
  * One custom op for every parameter at once.  lf_custom takes at most
  * LF_CUSTOM_MAX_INPUTS inputs and records the node only when one of them
@@ -536,55 +564,20 @@ typedef struct {
   const LfReal **weight;    /* NULL entries: w = 1 */
 } QpCtx;
 
-#define QP_LANES 8
-
-/* sum w (t - a)^2 over [lo, hi) in double, LANES running sums combined in
- * lane order (vectorises without reassociation, so every clone gives the
- * same sum; the double conversions make the baseline build slower than
- * memory). */
-LF_TARGET_CLONES static double
-qp_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, int64_t hi)
-{
-  double acc[QP_LANES] = { 0 };
-  int64_t i = lo;
-  if (w)
-    for (; i + QP_LANES <= hi; i += QP_LANES)
-      for (int l = 0; l < QP_LANES; l++)
-        {
-          double d = (double) t[i + l] - (double) a[i + l];
-          acc[l] += (double) w[i + l] * d * d;
-        }
-  else
-    for (; i + QP_LANES <= hi; i += QP_LANES)
-      for (int l = 0; l < QP_LANES; l++)
-        {
-          double d = (double) t[i + l] - (double) a[i + l];
-          acc[l] += d * d;
-        }
-  double s = 0;
-  for (int l = 0; l < QP_LANES; l++)
-    s += acc[l];
-  for (; i < hi; i++)
-    {
-      double d = (double) t[i] - (double) a[i];
-      s += (w ? (double) w[i] : 1.0) * d * d;
-    }
-  return s;
-}
-
-/* Fixed LF_SUM_CHUNK chunks, partial sums combined in chunk order: the same
- * value at any thread count. */
+/* Fixed LF_SUM_CHUNK chunks (lf_pull_chunk, shared with the optimizer's
+ * folded pull, so both measure the same value), partial sums combined in
+ * chunk order: the same value at any thread count. */
 static double
 qp_sum (const LfReal *t, const LfReal *a, const LfReal *w, int64_t n)
 {
   int64_t nchunks = (n + LF_SUM_CHUNK - 1) / LF_SUM_CHUNK;
   if (nchunks <= 1)
-    return qp_chunk (t, a, w, 0, n);
+    return lf_pull_chunk (t, a, w, 0, n);
   double stack[256];
   double *part = nchunks <= 256 ? stack : g_new (double, nchunks);
 #pragma omp parallel for schedule(static) if (n >= LF_PAR_MIN)
   for (int64_t c = 0; c < nchunks; c++)
-    part[c] = qp_chunk (t, a, w, c * LF_SUM_CHUNK, MIN (n, (c + 1) * LF_SUM_CHUNK));
+    part[c] = lf_pull_chunk (t, a, w, c * LF_SUM_CHUNK, MIN (n, (c + 1) * LF_SUM_CHUNK));
   double s = 0;
   for (int64_t c = 0; c < nchunks; c++)
     s += part[c];
@@ -688,7 +681,7 @@ lf_quadratic_penalty (int n, LfTensor *const *params, LfTensor *const *anchors,
  * theta, anchor, w and .grad (the op needs two: the value in its forward,
  * the gradient in its backward), for a strategy's after_backward. */
 
-/* sum w (t - a)^2 over [lo, hi) exactly as qp_chunk; and, when g is not
+/* sum w (t - a)^2 over [lo, hi) exactly as lf_pull_chunk; and, when g is not
  * NULL, g = (fresh ? 0 : g) + (two_c * w) * (t - a), the op's backward
  * term rounded the same way.  (The second loop reads what the first just
  * brought into cache: one loop doing both is no faster, the pass is bound
@@ -697,7 +690,7 @@ LF_TARGET_CLONES static double
 qpg_chunk (LfReal *restrict g, gboolean fresh, const LfReal *restrict t, const LfReal *restrict a,
            const LfReal *restrict w, LfReal two_c, int64_t lo, int64_t hi)
 {
-  double value = qp_chunk (t, a, w, lo, hi);
+  double value = lf_pull_chunk (t, a, w, lo, hi);
   if (g == NULL)
     return value;
   if (w)
@@ -784,13 +777,14 @@ lf_quadratic_penalty_add_grad (int n, LfTensor *const *params, LfTensor *const *
 /* ---- SI's path integral ------------------------------------------------------- */
 
 struct LfPathIntegral {
-  int        n;
-  LfTensor **params;   /* borrowed */
-  LfTensor **omega;    /* running -sum g dtheta of this experience */
-  LfTensor **start;    /* theta at the start of the experience      */
-  LfTensor **prev;     /* theta before the step                      */
-  LfTensor **grad;     /* g before the step                          */
-  gboolean   armed;    /* before_step ran since the last after_step  */
+  int          n;
+  LfTensor   **params;   /* borrowed */
+  LfTensor   **omega;    /* running -sum g dtheta of this experience */
+  LfTensor   **start;    /* theta at the start of the experience      */
+  LfTensor   **prev;     /* theta before the step (before_step only; NULL until then) */
+  LfTensor   **grad;     /* g before the step (before_step only)     */
+  gboolean     armed;    /* before_step ran since the last after_step  */
+  LfOptimizer *opt;      /* the optimizer accumulating omega, or NULL  */
 };
 
 LfPathIntegral *
@@ -803,8 +797,6 @@ lf_path_integral_new (int n, LfTensor *const *params)
   pi->params = g_memdup2 (params, sizeof (LfTensor *) * (gsize) MAX (n, 1));
   pi->omega = owned_like (n, params);
   pi->start = owned_like (n, params);
-  pi->prev = owned_like (n, params);
-  pi->grad = owned_like (n, params);
   for (int i = 0; i < n; i++)
     lf_tensor_copy_data (pi->start[i], params[i]);
   return pi;
@@ -815,6 +807,7 @@ lf_path_integral_free (LfPathIntegral *pi)
 {
   if (pi == NULL)
     return;
+  lf_path_integral_attach (pi, NULL);
   owned_free (pi->n, pi->omega);
   owned_free (pi->n, pi->start);
   owned_free (pi->n, pi->prev);
@@ -824,9 +817,28 @@ lf_path_integral_free (LfPathIntegral *pi)
 }
 
 void
+lf_path_integral_attach (LfPathIntegral *pi, LfOptimizer *opt)
+{
+  g_return_if_fail (pi != NULL);
+  if (pi->opt)
+    for (int i = 0; i < pi->n; i++)
+      lf_optimizer_set_path_integral (pi->opt, pi->params[i], NULL);
+  pi->opt = opt;
+  if (opt)
+    for (int i = 0; i < pi->n; i++)
+      lf_optimizer_set_path_integral (opt, pi->params[i], pi->omega[i]->data);
+}
+
+void
 lf_path_integral_before_step (LfPathIntegral *pi)
 {
   g_return_if_fail (pi != NULL);
+  g_return_if_fail (pi->opt == NULL);   /* the optimizer accumulates already */
+  if (pi->prev == NULL)
+    {
+      pi->prev = owned_like (pi->n, pi->params);
+      pi->grad = owned_like (pi->n, pi->params);
+    }
   for (int i = 0; i < pi->n; i++)
     {
       LfTensor *p = pi->params[i];
@@ -887,8 +899,9 @@ size_t
 lf_path_integral_bytes (const LfPathIntegral *pi)
 {
   g_return_val_if_fail (pi != NULL, 0);
-  size_t bytes = sizeof *pi + 5 * sizeof (LfTensor *) * (size_t) pi->n;
+  const int copies = pi->prev ? 4 : 2;
+  size_t bytes = sizeof *pi + (size_t) (1 + copies) * sizeof (LfTensor *) * (size_t) pi->n;
   for (int i = 0; i < pi->n; i++)
-    bytes += 4 * (sizeof (LfTensor) + (size_t) pi->params[i]->numel * sizeof (LfReal));
+    bytes += (size_t) copies * (sizeof (LfTensor) + (size_t) pi->params[i]->numel * sizeof (LfReal));
   return bytes;
 }

@@ -15,4 +15,5 @@
 #include <lifelong/toolkit/replay.h>
 #include <lifelong/toolkit/importance.h>
 #include <lifelong/toolkit/snapshot.h>
+#include <lifelong/toolkit/penalty.h>
 #include <lifelong/toolkit/lora.h>

@@ -46,7 +46,46 @@ int      lf_optimizer_n_params (const LfOptimizer *opt);
  * included).  A whole parameter is frozen with lf_tensor_set_requires_grad. */
 void     lf_optimizer_set_mask (LfOptimizer *opt, LfTensor *p, const uint8_t *mask);
 
-/* One update of every trainable parameter that has a gradient. */
+/* ---- a regulariser's pull, folded into the update (since ABI 1.2) ----------
+ * EWC, online EWC, MAS and SI pull each weight towards an anchor with
+ * coef * sum w (p - anchor)^2.  Instead of adding the penalty's gradient to
+ * .grad after backward (a pass over p, anchor, w and .grad of its own), the
+ * strategy hands the pull to the optimizer, whose update pass applies it.
+ *
+ * lf_optimizer_set_pull: from the next step on, p's update uses
+ *   g + 2 c w (p - anchor)    (2 c = 2 * (LfReal) coef, rounded as
+ *                              lf_quadratic_penalty_add_grad rounds it)
+ * in place of its gradient g, so a step is bitwise the step after adding
+ * the penalty's gradient to .grad.  weight NULL: w = 1 (an L2 pull);
+ * anchor NULL removes the pull.  anchor and weight (numel(p) values each)
+ * are borrowed: they must stay valid, at the same address, until the pull
+ * is removed, replaced, or p leaves the parameter list (set_params drops
+ * it with p's state); their values may change between steps.  The pull
+ * survives set_params (while p stays listed) and reset_state.  A trainable
+ * parameter with a pull that no gradient reached this step is moved by the
+ * pull alone (g = 0, and .grad is written as zeros and marked valid, as
+ * adding the penalty's gradient did); a frozen parameter (requires_grad
+ * off) is neither moved nor measured, and a masked element stays bitwise
+ * unchanged.  Clipping (lf_clip_grad_norm on .grad before the step) does
+ * not see the pull.  Adds p to the list when it is not there yet.
+ *
+ * lf_optimizer_set_path_integral: during each update of p,
+ *   acc[i] -= g[i] * (p_new[i] - p_old[i])
+ * with g the gradient before the pull (SI's "unregularised" gradient; 0
+ * when only the pull moved p).  acc (numel(p) values) is borrowed as above;
+ * NULL removes it.
+ *
+ * lf_optimizer_pull_value: sum w (p - anchor)^2 over the parameters with a
+ * pull, measured by the last lf_optimizer_step on the weights before it
+ * updated them (each parameter summed in fixed chunks, in order, then the
+ * parameters in list order: the same value at any thread count, and the
+ * value lf_quadratic_penalty_add_grad returns).  0 before the first step. */
+void     lf_optimizer_set_pull (LfOptimizer *opt, LfTensor *p, const LfReal *anchor, const LfReal *weight,
+                                double coef);
+void     lf_optimizer_set_path_integral (LfOptimizer *opt, LfTensor *p, LfReal *acc);
+double   lf_optimizer_pull_value (const LfOptimizer *opt);
+
+/* One update of every trainable parameter that has a gradient (or a pull). */
 void     lf_optimizer_step (LfOptimizer *opt);
 /* Marks every parameter's gradient as zero. */
 void     lf_optimizer_zero_grad (LfOptimizer *opt);

@@ -24,8 +24,11 @@
 G_BEGIN_DECLS
 
 #define LF_ABI_MAJOR 1   /* bump: the host refuses plugins of another major */
-#define LF_ABI_MINOR 1   /* bump: fields or slots were appended (1.1: model
-                          * describe and generate, LfGenerateOptions)     */
+#define LF_ABI_MINOR 2   /* bump: fields, slots or functions were appended
+                          * (1.1: model describe and generate,
+                          * LfGenerateOptions; 1.2: the optimizer's pull
+                          * and path integral, toolkit penalty.h, LoRA
+                          * helpers, per-sample prompt slots)             */
 
 #define LF_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 #define LF_PLUGIN_SYMBOL "lf_plugin_query"

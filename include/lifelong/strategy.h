@@ -60,6 +60,10 @@ typedef struct LfState LfState;
 void      lf_state_put_tensor (LfState *st, const char *name, const LfTensor *t);
 /* An owned copy of the stored tensor (caller frees), or NULL if absent. */
 LfTensor *lf_state_get_tensor (const LfState *st, const char *name);
+/* Since ABI 1.2.  Copies the stored tensor name into dst, which must have
+ * as many elements; FALSE with error (LF_ERROR_INVALID, naming the key)
+ * when it is absent or has another number of elements. */
+gboolean  lf_state_get_tensor_into (const LfState *st, const char *name, LfTensor *dst, GError **error);
 void      lf_state_put_int (LfState *st, const char *name, int64_t v);
 gboolean  lf_state_get_int (const LfState *st, const char *name, int64_t *v);
 void      lf_state_put_bytes (LfState *st, const char *name, const void *data, size_t n);

@@ -21,39 +21,27 @@
  * rounding, at the cost of one term whatever the number of experiences.
  * With one stored experience m = theta*_0 and c = 0 exactly (the division
  * is done in double), so the penalty is the single term bit for bit.  It is
- * applied as its gradient lambda S (theta - m), added to .grad after
- * backward in the same pass that measures its value
- * (lf_quadratic_penalty_add_grad; the op's gradient, rounded the same way),
- * not as a loss term: the loss the host logs is the task's. */
+ * applied as its gradient lambda S (theta - m) by the optimizer's update,
+ * which also measures its value (an LfAnchoredPenalty's pull with w = S and
+ * theta* = m, lf_optimizer_set_pull: no pass of its own), not as a loss
+ * term: the loss the host logs is the task's. */
 #include <lifelong/lifelong.h>
 #include <math.h>
 
 enum {
-  EWC_FIG_QUAD_START,      /* sum_k F_k (theta - theta*_k)^2 at the first step of the last experience */
-  EWC_FIG_PENALTY_START,   /* lambda/2 times that                                 */
-  EWC_FIG_PENALTY_LAST,    /* the penalty at the last step                        */
-  EWC_FIG_DRIFT,           /* |theta - theta*_latest| at the end of the last experience */
-  EWC_FIG_SAMPLES,         /* samples the last Fisher averaged                    */
-  EWC_FIG_COUNT
+  EWC_FIG_SAMPLES = LF_PENALTY_FIG_COUNT,   /* samples the last Fisher averaged */
 };
+static const char *const ewc_figures[] = { "fisher_samples_used" };
 
 typedef struct {
-  double      lambda;
-  int64_t     fisher_samples;
-  int         n;               /* trainable parameters at create          */
-  LfTensor  **params;          /* borrowed from the model, in tree order  */
-  GPtrArray  *fisher;          /* LfImportance *, one per past experience */
-  GPtrArray  *anchor;          /* LfSnapshot *, the weights after it      */
-  int64_t     fisher_batch;    /* samples per Fisher pass (1: one at a time) */
-  LfImportance *merged_w;      /* S = sum_k F_k (NULL before the first experience ends) */
-  LfTensor  **merged_anchor;   /* m = sum_k F_k theta*_k / S, per parameter (owned) */
-  double      merged_c;        /* sum_k F_k (m - theta*_k)^2                        */
-  int64_t     n_exp;
-  double     *history;         /* (n_exp, n): total Fisher of each parameter per experience */
-  gboolean    first_step;
-  double      fig[EWC_FIG_COUNT];   /* figures, kept in checkpoints */
+  double             lambda;
+  int64_t            fisher_samples;
+  int64_t            fisher_batch;   /* samples per Fisher pass (1: one at a time) */
+  GPtrArray         *fisher;         /* LfImportance *, one per past experience */
+  GPtrArray         *anchor;         /* LfSnapshot *, the weights after it      */
+  LfAnchoredPenalty *pen;            /* the merged pull: w = S, theta* = m, constant c;
+                                      * the figures and the per-experience Fisher totals */
 } Ewc;
-
 
 static const LfParam ewc_params[] = {
   { "lambda", LF_PARAM_FLOAT, "5000", 0, 1e15, NULL,
@@ -80,45 +68,31 @@ ewc_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->lambda = lf_params_get_float (p, "lambda");
   s->fisher_samples = lf_params_get_int (p, "fisher_samples");
   s->fisher_batch = lf_params_get_int (p, "fisher_batch");
-  g_autoptr (GPtrArray) ps = lf_model_params (lf_ctx_model (ctx), TRUE);
-  s->n = (int) ps->len;
-  s->params = g_memdup2 (ps->pdata, sizeof (LfTensor *) * (gsize) MAX (s->n, 1));
   s->fisher = g_ptr_array_new_with_free_func ((GDestroyNotify) lf_importance_free);
   s->anchor = g_ptr_array_new_with_free_func ((GDestroyNotify) lf_snapshot_free);
-  s->n_exp = T;
-  s->history = g_new0 (double, (gsize) MAX (T * s->n, 1));
-  for (int k = 0; k < EWC_FIG_COUNT; k++)
-    s->fig[k] = NAN;
+  s->pen = lf_anchored_penalty_new (ctx, "ewc", s->lambda / 2, G_N_ELEMENTS (ewc_figures), ewc_figures);
   return s;
 }
 
-static void
-ewc_merged_clear (Ewc *s)
-{
-  g_clear_pointer (&s->merged_w, lf_importance_free);
-  if (s->merged_anchor)
-    for (int i = 0; i < s->n; i++)
-      lf_tensor_free (s->merged_anchor[i]);
-  g_clear_pointer (&s->merged_anchor, g_free);
-  s->merged_c = 0;
-}
-
-/* S, m and c from the stored (F_k, theta*_k), in double per element; a
- * parameter no anchor holds keeps a NULL anchor (it adds nothing). */
+/* S, m and c from the stored (F_k, theta*_k), in double per element, into
+ * the penalty's weights and anchor (written in place: the optimizer holds
+ * them).  A parameter no stored anchor holds gets S = 0 (it adds nothing). */
 static void
 ewc_merge (Ewc *s)
 {
-  ewc_merged_clear (s);
   if (s->fisher->len == 0)
     return;
-  s->merged_w = lf_importance_new (s->n, s->params);
-  s->merged_anchor = g_new0 (LfTensor *, MAX (s->n, 1));
+  const int n = lf_anchored_penalty_n (s->pen);
+  LfTensor *const *params = lf_anchored_penalty_params (s->pen);
+  LfImportance *merged_w = lf_anchored_penalty_weights (s->pen);
+  lf_anchored_penalty_take_anchor (s->pen);   /* the storage of m */
+  lf_importance_zero (merged_w);
   const guint K = s->fisher->len;
   const LfReal **f = g_new (const LfReal *, K), **a = g_new (const LfReal *, K);
   double c = 0;
-  for (int i = 0; i < s->n; i++)
+  for (int i = 0; i < n; i++)
     {
-      LfTensor *p = s->params[i];
+      LfTensor *p = params[i];
       const int64_t numel = lf_tensor_numel (p);
       guint held = 0;
       for (guint k = 0; k < K; k++)
@@ -132,9 +106,8 @@ ewc_merge (Ewc *s)
         }
       if (held == 0)
         continue;
-      LfTensor *m = lf_tensor_new_owned (lf_tensor_ndim (p), lf_tensor_shape (p));
-      s->merged_anchor[i] = m;
-      LfReal *md = lf_tensor_data (m), *sd = lf_tensor_data (lf_importance_values (s->merged_w, i));
+      LfReal *md = lf_tensor_data (lf_anchored_penalty_anchor (s->pen, i));
+      LfReal *sd = lf_tensor_data (lf_importance_values (merged_w, i));
       for (int64_t e = 0; e < numel; e++)
         {
           double sw = 0, swa = 0;
@@ -155,7 +128,7 @@ ewc_merge (Ewc *s)
             }
         }
     }
-  s->merged_c = c;
+  lf_anchored_penalty_set_constant (s->pen, c);
   g_free (f);
   g_free (a);
 }
@@ -164,42 +137,29 @@ static void
 ewc_destroy (void *self)
 {
   Ewc *s = self;
-  ewc_merged_clear (s);
+  lf_anchored_penalty_free (s->pen);
   g_ptr_array_unref (s->fisher);
   g_ptr_array_unref (s->anchor);
-  g_free (s->params);
-  g_free (s->history);
   g_free (s);
 }
 
+/* The penalty lambda/2 * sum_k F_k (theta - theta*_k)^2, merged into
+ * lambda/2 * (sum_i S_i (theta_i - m_i)^2 + c), pulled by the optimizer's
+ * update (its gradient lambda S (theta - m)); no loss term, no tape node,
+ * no pass of its own. */
 static gboolean
 ewc_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
 {
-  (void) ctx; (void) error;
-  ((Ewc *) self)->first_step = TRUE;
+  (void) error;
+  lf_anchored_penalty_begin (((Ewc *) self)->pen, ctx);
   return TRUE;
 }
 
-/* The penalty lambda/2 * sum_k F_k (theta - theta*_k)^2, merged into
- * lambda/2 * (sum_i S_i (theta_i - m_i)^2 + c): its gradient lambda S
- * (theta - m) is added to .grad in one pass that also measures the value
- * (lf_quadratic_penalty_add_grad); no loss term, no tape node. */
 static void
-ewc_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
+ewc_after_step (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
 {
-  (void) ctx; (void) batch;
-  Ewc *s = self;
-  if (s->merged_w == NULL)
-    return;
-  double qv = lf_quadratic_penalty_add_grad (s->n, s->params, s->merged_anchor, s->merged_w, s->lambda / 2)
-              + s->merged_c;
-  if (s->first_step)
-    {
-      s->fig[EWC_FIG_QUAD_START] = qv;
-      s->fig[EWC_FIG_PENALTY_START] = s->lambda / 2 * qv;
-      s->first_step = FALSE;
-    }
-  s->fig[EWC_FIG_PENALTY_LAST] = s->lambda / 2 * qv;
+  (void) batch;
+  lf_anchored_penalty_after_step (((Ewc *) self)->pen, ctx);
 }
 
 /* The samples of a Fisher estimate, for lf_importance_add_per_sample. */
@@ -278,94 +238,17 @@ ewc_sample_loss (void *user, int64_t first, int64_t count)
 static int64_t
 ewc_fisher (Ewc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
 {
-  int64_t n_all;
-  const int64_t *all = lf_ctx_experience_samples (ctx, e, &n_all);
-  int64_t N = s->fisher_samples > 0 ? MIN (s->fisher_samples, n_all) : n_all;
+  int64_t N;
+  g_autofree int64_t *ids = lf_penalty_sample_ids (ctx, e, s->fisher_samples, "ewc-fisher", &N);
   if (N <= 0)
     return 0;
-  /* the first N of a partial Fisher-Yates shuffle: a uniform sample
-   * without replacement, keyed by the run, the experience and the step */
-  g_autofree int64_t *ids = g_memdup2 (all, (gsize) n_all * sizeof (int64_t));
-  LfRng rng;
-  lf_rng_init (&rng, lf_ctx_rng_key (ctx, "ewc-fisher"));
-  for (int64_t i = 0; i < N; i++)
-    {
-      int64_t j = i + (int64_t) lf_rng_below (&rng, (uint64_t) (n_all - i)), t = ids[i];
-      ids[i] = ids[j];
-      ids[j] = t;
-    }
+  EwcSamples u = { ctx, ids };
   if (s->fisher_batch > 1)
-    {
-      EwcSamples u = { ctx, ids };
-      lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N,
-                                    s->fisher_batch, ewc_sample_loss, &u, 1.0 / (double) N);
-      return N;
-    }
-  /* fisher_batch = 1: one pass per sample */
-  LfReal **grads = g_new (LfReal *, MAX (s->n, 1));
-  for (int i = 0; i < s->n; i++)
-    grads[i] = g_new (LfReal, MAX (lf_tensor_numel (s->params[i]), 1));
-  for (int64_t k = 0; k < N; k++)
-    {
-      lf_tape_push (TRUE);
-      LfBatch *b = lf_ctx_batch (ctx, ids + k, 1);
-      LfModelOutput out;
-      lf_ctx_forward (ctx, b, FALSE, &out);
-      LfTensor *nll;
-      if (lf_tensor_ndim (out.logits) == 3)
-        nll = ewc_lm_loss (b, out.logits);
-      else
-        {
-          /* logits: (1, C), masked to the sample's task in task-incremental runs */
-          const LfReal *z = lf_tensor_data (out.logits);
-          int64_t C = lf_tensor_dim (out.logits, -1);
-          int32_t yhat = 0;
-          for (int64_t c = 1; c < C; c++)
-            if (z[c] > z[yhat])
-              yhat = (int32_t) c;
-          nll = lf_cross_entropy (out.logits, &yhat, NULL);   /* -log p(y^|x) */
-        }
-      lf_grad_into (nll, s->n, s->params, grads);
-      lf_tape_pop ();
-      lf_importance_add_sq (into, (const LfReal *const *) grads, 1.0 / (double) N);
-    }
-  for (int i = 0; i < s->n; i++)
-    g_free (grads[i]);
-  g_free (grads);
+    lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N,
+                                  s->fisher_batch, ewc_sample_loss, &u, 1.0 / (double) N);
+  else   /* one pass per sample */
+    lf_importance_add_each_sample (into, LF_IMPORTANCE_SQUARED, N, ewc_sample_loss, &u, 1.0 / (double) N);
   return N;
-}
-
-/* |theta - anchor| over the trainable parameters the anchor has */
-static double
-ewc_distance (Ewc *s, LfSnapshot *anchor)
-{
-  double d2 = 0;
-  for (int i = 0; i < s->n; i++)
-    {
-      LfTensor *a = lf_snapshot_get (anchor, lf_tensor_name (s->params[i]));
-      if (a == NULL || lf_tensor_numel (a) != lf_tensor_numel (s->params[i]))
-        continue;
-      const LfReal *t = lf_tensor_data (s->params[i]), *x = lf_tensor_data (a);
-      for (int64_t k = 0; k < lf_tensor_numel (a); k++)
-        d2 += ((double) t[k] - x[k]) * ((double) t[k] - x[k]);
-    }
-  return sqrt (d2);
-}
-
-static void
-ewc_record_history (Ewc *s, int64_t e, LfImportance *imp)
-{
-  if (e < 0 || e >= s->n_exp)
-    return;
-  for (int i = 0; i < s->n; i++)
-    {
-      LfTensor *v = lf_importance_values (imp, i);
-      const LfReal *x = lf_tensor_data (v);
-      double t = 0;
-      for (int64_t k = 0; k < lf_tensor_numel (v); k++)
-        t += x[k];
-      s->history[e * s->n + i] = t;
-    }
 }
 
 static gboolean
@@ -375,10 +258,10 @@ ewc_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
   Ewc *s = self;
   int64_t e = lf_ctx_experience (ctx);
   if (s->anchor->len > 0)
-    s->fig[EWC_FIG_DRIFT] = ewc_distance (s, s->anchor->pdata[s->anchor->len - 1]);
-  LfImportance *f = lf_importance_new (s->n, s->params);
-  s->fig[EWC_FIG_SAMPLES] = (double) ewc_fisher (s, ctx, e, f);
-  ewc_record_history (s, e, f);
+    lf_anchored_penalty_record_drift (s->pen, s->anchor->pdata[s->anchor->len - 1]);   /* from theta*_latest */
+  LfImportance *f = lf_importance_new (lf_anchored_penalty_n (s->pen), lf_anchored_penalty_params (s->pen));
+  lf_anchored_penalty_set_figure (s->pen, EWC_FIG_SAMPLES, (double) ewc_fisher (s, ctx, e, f));
+  lf_anchored_penalty_record_history (s->pen, e, f);   /* the Fisher total of experience e */
   g_ptr_array_add (s->fisher, f);
   g_ptr_array_add (s->anchor, lf_snapshot_take (lf_model_root (lf_ctx_model (ctx)), TRUE));
   ewc_merge (s);
@@ -395,58 +278,31 @@ ewc_report (void *self, LfStrategyCtx *ctx)
   lf_ctx_report_number (ctx, "fisher_total", total);
   lf_ctx_report_number (ctx, "fisher_total_last", last);
   lf_ctx_report_number (ctx, "experiences_stored", s->fisher->len);
-  const char *keys[EWC_FIG_COUNT] = { "quadratic_at_start", "penalty_at_start", "penalty_last",
-                                      "anchor_distance", "fisher_samples_used" };
-  for (int k = 0; k < EWC_FIG_COUNT; k++)
-    if (!isnan (s->fig[k]))
-      lf_ctx_report_number (ctx, keys[k], s->fig[k]);
   /* {"layers.0.weight": [F_0 total, F_1 total, ...], ...} */
-  g_autoptr (GString) js = g_string_new ("{");
-  for (int i = 0; i < s->n; i++)
-    {
-      g_string_append_printf (js, "%s\"%s\": [", i ? ", " : "", lf_tensor_name (s->params[i]));
-      for (guint k = 0; k < s->fisher->len && k < (guint) s->n_exp; k++)
-        g_string_append_printf (js, "%s%.9g", k ? ", " : "", s->history[k * (guint) s->n + (guint) i]);
-      g_string_append_c (js, ']');
-    }
-  g_string_append_c (js, '}');
-  lf_ctx_report_json (ctx, "fisher_by_param", js->str);
+  lf_anchored_penalty_report (s->pen, ctx, "fisher_by_param");
 }
 
+/* The stored pairs (F_k, theta*_k); the merged pull is rebuilt from them. */
 static gboolean
 ewc_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
 {
   (void) ctx; (void) error;
   Ewc *s = self;
+  const int n = lf_anchored_penalty_n (s->pen);
+  LfTensor *const *params = lf_anchored_penalty_params (s->pen);
   lf_state_put_int (st, "ewc.stored", s->fisher->len);
   for (guint k = 0; k < s->fisher->len; k++)
-    for (int i = 0; i < s->n; i++)
+    for (int i = 0; i < n; i++)
       {
-        const char *name = lf_tensor_name (s->params[i]);
-        g_autofree char *fk = g_strdup_printf ("fisher.%u.%s", k, name);
-        g_autofree char *ak = g_strdup_printf ("anchor.%u.%s", k, name);
+        const char *name = lf_tensor_name (params[i]);
+        g_autofree char *fk = g_strdup_printf ("ewc.fisher.%u.%s", k, name);
+        g_autofree char *ak = g_strdup_printf ("ewc.anchor.%u.%s", k, name);
         lf_state_put_tensor (st, fk, lf_importance_values (s->fisher->pdata[k], i));
         LfTensor *a = lf_snapshot_get (s->anchor->pdata[k], name);
         if (a)
           lf_state_put_tensor (st, ak, a);
       }
-  lf_state_put_bytes (st, "ewc.figures", s->fig, sizeof s->fig);
-  lf_state_put_bytes (st, "ewc.history", s->history, sizeof (double) * (size_t) (s->n_exp * s->n));
-  return TRUE;
-}
-
-/* Copies the stored tensor key into dst (same number of elements). */
-static gboolean
-ewc_restore_tensor (const LfState *st, const char *key, LfTensor *dst, GError **error)
-{
-  g_autoptr (LfTensor) t = lf_state_get_tensor (st, key);
-  if (t == NULL || lf_tensor_numel (t) != lf_tensor_numel (dst))
-    {
-      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "ewc: the checkpoint %s tensor %s",
-                   t ? "has another shape for" : "lacks", key);
-      return FALSE;
-    }
-  lf_tensor_copy_data (dst, t);
+  lf_anchored_penalty_save (s->pen, st, FALSE);
   return TRUE;
 }
 
@@ -454,6 +310,8 @@ static gboolean
 ewc_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
 {
   Ewc *s = self;
+  const int n = lf_anchored_penalty_n (s->pen);
+  LfTensor *const *params = lf_anchored_penalty_params (s->pen);
   int64_t stored = 0;
   if (!lf_state_get_int (st, "ewc.stored", &stored) || stored < 0)
     {
@@ -465,28 +323,23 @@ ewc_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
   LfModule *root = lf_model_root (lf_ctx_model (ctx));
   for (int64_t k = 0; k < stored; k++)
     {
-      LfImportance *f = lf_importance_new (s->n, s->params);
+      LfImportance *f = lf_importance_new (n, params);
       LfSnapshot *a = lf_snapshot_take (root, TRUE);   /* the right names and shapes; values below */
       g_ptr_array_add (s->fisher, f);
       g_ptr_array_add (s->anchor, a);
-      for (int i = 0; i < s->n; i++)
+      for (int i = 0; i < n; i++)
         {
-          const char *name = lf_tensor_name (s->params[i]);
-          g_autofree char *fk = g_strdup_printf ("fisher.%" G_GINT64_FORMAT ".%s", k, name);
-          g_autofree char *ak = g_strdup_printf ("anchor.%" G_GINT64_FORMAT ".%s", k, name);
+          const char *name = lf_tensor_name (params[i]);
+          g_autofree char *fk = g_strdup_printf ("ewc.fisher.%" G_GINT64_FORMAT ".%s", k, name);
+          g_autofree char *ak = g_strdup_printf ("ewc.anchor.%" G_GINT64_FORMAT ".%s", k, name);
           LfTensor *dst = lf_snapshot_get (a, name);
-          if (!ewc_restore_tensor (st, fk, lf_importance_values (f, i), error)
-              || (dst && !ewc_restore_tensor (st, ak, dst, error)))
+          if (!lf_state_get_tensor_into (st, fk, lf_importance_values (f, i), error)
+              || (dst && !lf_state_get_tensor_into (st, ak, dst, error)))
             return FALSE;
         }
     }
-  size_t nb;
-  const void *fig = lf_state_get_bytes (st, "ewc.figures", &nb);
-  if (fig && nb == sizeof s->fig)
-    memcpy (s->fig, fig, nb);
-  const void *hist = lf_state_get_bytes (st, "ewc.history", &nb);
-  if (hist && nb == sizeof (double) * (size_t) (s->n_exp * s->n))
-    memcpy (s->history, hist, nb);
+  if (!lf_anchored_penalty_load (s->pen, st, FALSE, error))
+    return FALSE;
   ewc_merge (s);
   return TRUE;
 }
@@ -495,14 +348,9 @@ static size_t
 ewc_memory_bytes (void *self)
 {
   Ewc *s = self;
-  size_t b = sizeof *s + sizeof (double) * (size_t) (s->n_exp * s->n);
+  size_t b = sizeof *s + lf_anchored_penalty_bytes (s->pen);
   for (guint k = 0; k < s->fisher->len; k++)
     b += lf_importance_bytes (s->fisher->pdata[k]) + lf_snapshot_bytes (s->anchor->pdata[k]);
-  if (s->merged_w)
-    b += lf_importance_bytes (s->merged_w);
-  for (int i = 0; s->merged_anchor && i < s->n; i++)
-    if (s->merged_anchor[i])
-      b += lf_tensor_numel (s->merged_anchor[i]) * sizeof (LfReal);
   return b;
 }
 
@@ -511,7 +359,7 @@ static const LfStrategyVTable ewc_vtable = {
   .create = ewc_create,
   .destroy = ewc_destroy,
   .before_experience = ewc_before_experience,
-  .after_backward = ewc_after_backward,
+  .after_step = ewc_after_step,
   .after_experience = ewc_after_experience,
   .report = ewc_report,
   .save = ewc_save,
@@ -520,7 +368,7 @@ static const LfStrategyVTable ewc_vtable = {
 };
 
 static const LfCapabilities ewc_caps = {
-  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, added after backward */
+  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, folded into the optimizer's update */
   .needs = LF_NEEDS_BOUNDARIES,
   .supports = LF_SUPPORTS_CLASSIFICATION | LF_SUPPORTS_LANGUAGE_MODEL,
 };

@@ -3,9 +3,9 @@
  * anchor instead of one pair per experience: after each experience
  *   F <- gamma F + F_new,   theta* <- theta,
  * and later experiences pay lambda/2 * sum F (theta - theta*)^2, applied
- * as its gradient lambda F (theta - theta*) added to .grad after backward
- * (one pass, lf_quadratic_penalty_add_grad: the loss the host logs is the
- * task's).
+ * by the optimizer's update as its gradient lambda F (theta - theta*) (an
+ * LfAnchoredPenalty's pull, lf_optimizer_set_pull: no pass of its own, and
+ * the loss the host logs is the task's).
  *
  * F_new is estimated as in the "ewc" plugin: `fisher_samples` training
  * samples of the experience, each with the model's predicted label (arg-max
@@ -17,27 +17,18 @@
 #include <math.h>
 
 enum {
-  ONLINE_EWC_FIG_QUAD_START,      /* sum F (theta - theta*)^2 at the first step of the last experience */
-  ONLINE_EWC_FIG_PENALTY_START,   /* lambda/2 times that                               */
-  ONLINE_EWC_FIG_PENALTY_LAST,    /* the penalty at the last step                      */
-  ONLINE_EWC_FIG_DRIFT,           /* |theta - theta*| at the end of the last experience */
-  ONLINE_EWC_FIG_SAMPLES,         /* samples the last F_new averaged                   */
-  ONLINE_EWC_FIG_COUNT
+  ONLINE_EWC_FIG_SAMPLES = LF_PENALTY_FIG_COUNT,   /* samples the last F_new averaged */
 };
+static const char *const online_ewc_figures[] = { "fisher_samples_used" };
 
 typedef struct {
-  double        lambda, gamma;
-  int64_t       fisher_samples;
-  int64_t       fisher_batch; /* samples per Fisher pass (1: one at a time) */
-  int           n;            /* trainable parameters at create          */
-  LfTensor    **params;       /* borrowed from the model, in tree order  */
-  LfImportance *fisher;       /* the running F (NULL before the first experience ends) */
-  LfSnapshot   *anchor;       /* the weights after the latest experience */
-  int64_t       n_exp, done;  /* experiences in the scenario, consolidated so far */
-  double       *total;        /* (n_exp): total of the running F after each experience */
-  double       *total_new;    /* (n_exp): total of F_new of each experience */
-  gboolean      first_step;
-  double        fig[ONLINE_EWC_FIG_COUNT];   /* figures, kept in checkpoints */
+  double             lambda, gamma;
+  int64_t            fisher_samples;
+  int64_t            fisher_batch;  /* samples per Fisher pass (1: one at a time) */
+  LfAnchoredPenalty *pen;           /* the running F, theta*, the figures        */
+  int64_t            n_exp, done;   /* experiences in the scenario, consolidated so far */
+  double            *total;         /* (n_exp): total of the running F after each experience */
+  double            *total_new;     /* (n_exp): total of F_new of each experience */
 } OnlineEwc;
 
 static const LfParam online_ewc_params[] = {
@@ -67,14 +58,11 @@ online_ewc_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->gamma = lf_params_get_float (p, "gamma");
   s->fisher_samples = lf_params_get_int (p, "fisher_samples");
   s->fisher_batch = lf_params_get_int (p, "fisher_batch");
-  g_autoptr (GPtrArray) ps = lf_model_params (lf_ctx_model (ctx), TRUE);
-  s->n = (int) ps->len;
-  s->params = g_memdup2 (ps->pdata, sizeof (LfTensor *) * (gsize) MAX (s->n, 1));
+  s->pen = lf_anchored_penalty_new (ctx, "online-ewc", s->lambda / 2, G_N_ELEMENTS (online_ewc_figures),
+                                    online_ewc_figures);
   s->n_exp = T;
   s->total = g_new0 (double, (gsize) MAX (T, 1));
   s->total_new = g_new0 (double, (gsize) MAX (T, 1));
-  for (int k = 0; k < ONLINE_EWC_FIG_COUNT; k++)
-    s->fig[k] = NAN;
   return s;
 }
 
@@ -82,42 +70,27 @@ static void
 online_ewc_destroy (void *self)
 {
   OnlineEwc *s = self;
-  lf_importance_free (s->fisher);
-  lf_snapshot_free (s->anchor);
-  g_free (s->params);
+  lf_anchored_penalty_free (s->pen);
   g_free (s->total);
   g_free (s->total_new);
   g_free (s);
 }
 
+/* lambda/2 * sum F (theta - theta*)^2, pulled by the optimizer's update
+ * once there is an anchor */
 static gboolean
 online_ewc_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
 {
-  (void) ctx; (void) error;
-  ((OnlineEwc *) self)->first_step = TRUE;
+  (void) error;
+  lf_anchored_penalty_begin (((OnlineEwc *) self)->pen, ctx);
   return TRUE;
 }
 
-/* lambda/2 * sum F (theta - theta*)^2: its gradient lambda F (theta - theta*)
- * is added to .grad in one pass that also measures the value
- * (lf_quadratic_penalty_add_grad); no loss term, no tape node. */
 static void
-online_ewc_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
+online_ewc_after_step (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
 {
-  (void) ctx; (void) batch;
-  OnlineEwc *s = self;
-  if (s->fisher == NULL)
-    return;
-  LfTensor **anchors = lf_scope_alloc (sizeof (LfTensor *) * (size_t) MAX (s->n, 1));
-  lf_snapshot_lookup (s->anchor, s->n, s->params, anchors);
-  double qv = lf_quadratic_penalty_add_grad (s->n, s->params, anchors, s->fisher, s->lambda / 2);
-  if (s->first_step)
-    {
-      s->fig[ONLINE_EWC_FIG_QUAD_START] = qv;
-      s->fig[ONLINE_EWC_FIG_PENALTY_START] = s->lambda / 2 * qv;
-      s->first_step = FALSE;
-    }
-  s->fig[ONLINE_EWC_FIG_PENALTY_LAST] = s->lambda / 2 * qv;
+  (void) batch;
+  lf_anchored_penalty_after_step (((OnlineEwc *) self)->pen, ctx);
 }
 
 /* The samples of a Fisher estimate, for lf_importance_add_per_sample. */
@@ -154,73 +127,19 @@ online_ewc_sample_loss (void *user, int64_t first, int64_t count)
 static int64_t
 online_ewc_fisher (OnlineEwc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
 {
-  int64_t n_all;
-  const int64_t *all = lf_ctx_experience_samples (ctx, e, &n_all);
-  int64_t N = s->fisher_samples > 0 ? MIN (s->fisher_samples, n_all) : n_all;
+  /* the same samples as the "ewc" plugin's (the same key) */
+  int64_t N;
+  g_autofree int64_t *ids = lf_penalty_sample_ids (ctx, e, s->fisher_samples, "ewc-fisher", &N);
   if (N <= 0)
     return 0;
-  /* the first N of a partial Fisher-Yates shuffle: a uniform sample
-   * without replacement, keyed by the run, the experience and the step
-   * (the same key as the "ewc" plugin: both see the same samples) */
-  g_autofree int64_t *ids = g_memdup2 (all, (gsize) n_all * sizeof (int64_t));
-  LfRng rng;
-  lf_rng_init (&rng, lf_ctx_rng_key (ctx, "ewc-fisher"));
-  for (int64_t i = 0; i < N; i++)
-    {
-      int64_t j = i + (int64_t) lf_rng_below (&rng, (uint64_t) (n_all - i)), t = ids[i];
-      ids[i] = ids[j];
-      ids[j] = t;
-    }
+  OnlineEwcSamples u = { ctx, ids };
   if (s->fisher_batch > 1)
-    {
-      OnlineEwcSamples u = { ctx, ids };
-      lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N,
-                                    s->fisher_batch, online_ewc_sample_loss, &u, 1.0 / (double) N);
-      return N;
-    }
-  /* fisher_batch = 1: one pass per sample */
-  LfReal **grads = g_new (LfReal *, MAX (s->n, 1));
-  for (int i = 0; i < s->n; i++)
-    grads[i] = g_new (LfReal, MAX (lf_tensor_numel (s->params[i]), 1));
-  for (int64_t k = 0; k < N; k++)
-    {
-      lf_tape_push (TRUE);
-      LfBatch *b = lf_ctx_batch (ctx, ids + k, 1);
-      LfModelOutput out;
-      lf_ctx_forward (ctx, b, FALSE, &out);
-      /* logits: (1, C), masked to the sample's task in task-incremental runs */
-      const LfReal *z = lf_tensor_data (out.logits);
-      int64_t C = lf_tensor_dim (out.logits, -1);
-      int32_t yhat = 0;
-      for (int64_t c = 1; c < C; c++)
-        if (z[c] > z[yhat])
-          yhat = (int32_t) c;
-      LfTensor *nll = lf_cross_entropy (out.logits, &yhat, NULL);   /* -log p(y^|x) */
-      lf_grad_into (nll, s->n, s->params, grads);
-      lf_tape_pop ();
-      lf_importance_add_sq (into, (const LfReal *const *) grads, 1.0 / (double) N);
-    }
-  for (int i = 0; i < s->n; i++)
-    g_free (grads[i]);
-  g_free (grads);
+    lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N,
+                                  s->fisher_batch, online_ewc_sample_loss, &u, 1.0 / (double) N);
+  else   /* one pass per sample */
+    lf_importance_add_each_sample (into, LF_IMPORTANCE_SQUARED, N, online_ewc_sample_loss, &u,
+                                   1.0 / (double) N);
   return N;
-}
-
-/* |theta - anchor| over the trainable parameters the anchor has */
-static double
-online_ewc_distance (OnlineEwc *s, LfSnapshot *anchor)
-{
-  double d2 = 0;
-  for (int i = 0; i < s->n; i++)
-    {
-      LfTensor *a = lf_snapshot_get (anchor, lf_tensor_name (s->params[i]));
-      if (a == NULL || lf_tensor_numel (a) != lf_tensor_numel (s->params[i]))
-        continue;
-      const LfReal *t = lf_tensor_data (s->params[i]), *x = lf_tensor_data (a);
-      for (int64_t k = 0; k < lf_tensor_numel (a); k++)
-        d2 += ((double) t[k] - x[k]) * ((double) t[k] - x[k]);
-    }
-  return sqrt (d2);
 }
 
 static gboolean
@@ -229,20 +148,18 @@ online_ewc_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
   (void) error;
   OnlineEwc *s = self;
   int64_t e = lf_ctx_experience (ctx);
-  if (s->anchor)
-    s->fig[ONLINE_EWC_FIG_DRIFT] = online_ewc_distance (s, s->anchor);
-  g_autoptr (LfImportance) fnew = lf_importance_new (s->n, s->params);
-  s->fig[ONLINE_EWC_FIG_SAMPLES] = (double) online_ewc_fisher (s, ctx, e, fnew);
-  if (s->fisher == NULL)
-    s->fisher = lf_importance_new (s->n, s->params);
-  else
-    lf_importance_scale (s->fisher, s->gamma);
-  lf_importance_add (s->fisher, fnew, 1.0);
-  lf_snapshot_free (s->anchor);
-  s->anchor = lf_snapshot_take (lf_model_root (lf_ctx_model (ctx)), TRUE);
+  LfImportance *fisher = lf_anchored_penalty_weights (s->pen);
+  lf_anchored_penalty_record_drift (s->pen, NULL);
+  g_autoptr (LfImportance) fnew = lf_importance_new (lf_anchored_penalty_n (s->pen), lf_anchored_penalty_params (s->pen));
+  int64_t used = online_ewc_fisher (s, ctx, e, fnew);
+  lf_anchored_penalty_set_figure (s->pen, ONLINE_EWC_FIG_SAMPLES, (double) used);
+  if (lf_anchored_penalty_has_anchor (s->pen))
+    lf_importance_scale (fisher, s->gamma);   /* (before the first experience F is 0) */
+  lf_importance_add (fisher, fnew, 1.0);
+  lf_anchored_penalty_take_anchor (s->pen);
   if (e >= 0 && e < s->n_exp)
     {
-      s->total[e] = lf_importance_total (s->fisher);
+      s->total[e] = lf_importance_total (fisher);
       s->total_new[e] = lf_importance_total (fnew);
       s->done = e + 1;
     }
@@ -263,12 +180,8 @@ static void
 online_ewc_report (void *self, LfStrategyCtx *ctx)
 {
   OnlineEwc *s = self;
-  lf_ctx_report_number (ctx, "fisher_total", s->fisher ? lf_importance_total (s->fisher) : 0.0);
-  const char *keys[ONLINE_EWC_FIG_COUNT] = { "quadratic_at_start", "penalty_at_start", "penalty_last",
-                                       "anchor_distance", "fisher_samples_used" };
-  for (int k = 0; k < ONLINE_EWC_FIG_COUNT; k++)
-    if (!isnan (s->fig[k]))
-      lf_ctx_report_number (ctx, keys[k], s->fig[k]);
+  lf_ctx_report_number (ctx, "fisher_total", lf_importance_total (lf_anchored_penalty_weights (s->pen)));
+  lf_anchored_penalty_report (s->pen, ctx, NULL);
   /* the running total after each experience, and each experience's own */
   online_ewc_report_array (ctx, "fisher_total_history", s->total, s->done);
   online_ewc_report_array (ctx, "fisher_new_history", s->total_new, s->done);
@@ -279,73 +192,29 @@ online_ewc_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
 {
   (void) ctx; (void) error;
   OnlineEwc *s = self;
-  lf_state_put_int (st, "online-ewc.done", s->done);
-  lf_state_put_int (st, "online-ewc.has_fisher", s->fisher != NULL);
-  for (int i = 0; s->fisher && i < s->n; i++)
-    {
-      const char *name = lf_tensor_name (s->params[i]);
-      g_autofree char *fk = g_strconcat ("fisher.", name, NULL);
-      g_autofree char *ak = g_strconcat ("anchor.", name, NULL);
-      lf_state_put_tensor (st, fk, lf_importance_values (s->fisher, i));
-      LfTensor *a = lf_snapshot_get (s->anchor, name);
-      if (a)
-        lf_state_put_tensor (st, ak, a);
-    }
-  lf_state_put_bytes (st, "online-ewc.figures", s->fig, sizeof s->fig);
+  lf_anchored_penalty_save (s->pen, st, TRUE);
+  lf_state_put_int (st, "online-ewc.consolidated", s->done);
   lf_state_put_bytes (st, "online-ewc.total", s->total, sizeof (double) * (size_t) s->n_exp);
   lf_state_put_bytes (st, "online-ewc.total_new", s->total_new, sizeof (double) * (size_t) s->n_exp);
-  return TRUE;
-}
-
-/* Copies the stored tensor key into dst (same number of elements). */
-static gboolean
-online_ewc_restore_tensor (const LfState *st, const char *key, LfTensor *dst, GError **error)
-{
-  g_autoptr (LfTensor) t = lf_state_get_tensor (st, key);
-  if (t == NULL || lf_tensor_numel (t) != lf_tensor_numel (dst))
-    {
-      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "online-ewc: the checkpoint %s tensor %s",
-                   t ? "has another shape for" : "lacks", key);
-      return FALSE;
-    }
-  lf_tensor_copy_data (dst, t);
   return TRUE;
 }
 
 static gboolean
 online_ewc_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
 {
+  (void) ctx;
   OnlineEwc *s = self;
-  int64_t has = 0, done = 0;
-  if (!lf_state_get_int (st, "online-ewc.has_fisher", &has) || !lf_state_get_int (st, "online-ewc.done", &done)
-      || done < 0 || done > s->n_exp)
+  int64_t done = 0;
+  if (!lf_anchored_penalty_load (s->pen, st, TRUE, error))
+    return FALSE;
+  if (!lf_state_get_int (st, "online-ewc.consolidated", &done) || done < 0 || done > s->n_exp)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "online-ewc: the checkpoint has no online-ewc state");
       return FALSE;
     }
-  g_clear_pointer (&s->fisher, lf_importance_free);
-  g_clear_pointer (&s->anchor, lf_snapshot_free);
-  if (has)
-    {
-      s->fisher = lf_importance_new (s->n, s->params);
-      s->anchor = lf_snapshot_take (lf_model_root (lf_ctx_model (ctx)), TRUE);   /* values below */
-      for (int i = 0; i < s->n; i++)
-        {
-          const char *name = lf_tensor_name (s->params[i]);
-          g_autofree char *fk = g_strconcat ("fisher.", name, NULL);
-          g_autofree char *ak = g_strconcat ("anchor.", name, NULL);
-          LfTensor *dst = lf_snapshot_get (s->anchor, name);
-          if (!online_ewc_restore_tensor (st, fk, lf_importance_values (s->fisher, i), error)
-              || (dst && !online_ewc_restore_tensor (st, ak, dst, error)))
-            return FALSE;
-        }
-    }
   s->done = done;
   size_t nb;
-  const void *b = lf_state_get_bytes (st, "online-ewc.figures", &nb);
-  if (b && nb == sizeof s->fig)
-    memcpy (s->fig, b, nb);
-  b = lf_state_get_bytes (st, "online-ewc.total", &nb);
+  const void *b = lf_state_get_bytes (st, "online-ewc.total", &nb);
   if (b && nb == sizeof (double) * (size_t) s->n_exp)
     memcpy (s->total, b, nb);
   b = lf_state_get_bytes (st, "online-ewc.total_new", &nb);
@@ -358,12 +227,7 @@ static size_t
 online_ewc_memory_bytes (void *self)
 {
   OnlineEwc *s = self;
-  size_t b = sizeof *s + 2 * sizeof (double) * (size_t) s->n_exp;
-  if (s->fisher)
-    b += lf_importance_bytes (s->fisher);
-  if (s->anchor)
-    b += lf_snapshot_bytes (s->anchor);
-  return b;
+  return sizeof *s + 2 * sizeof (double) * (size_t) s->n_exp + lf_anchored_penalty_bytes (s->pen);
 }
 
 static const LfStrategyVTable online_ewc_vtable = {
@@ -371,7 +235,7 @@ static const LfStrategyVTable online_ewc_vtable = {
   .create = online_ewc_create,
   .destroy = online_ewc_destroy,
   .before_experience = online_ewc_before_experience,
-  .after_backward = online_ewc_after_backward,
+  .after_step = online_ewc_after_step,
   .after_experience = online_ewc_after_experience,
   .report = online_ewc_report,
   .save = online_ewc_save,
@@ -380,7 +244,7 @@ static const LfStrategyVTable online_ewc_vtable = {
 };
 
 static const LfCapabilities online_ewc_caps = {
-  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, added after backward */
+  .touches = LF_TOUCHES_GRADIENTS,   /* the penalty's gradient, folded into the optimizer's update */
   .needs = LF_NEEDS_BOUNDARIES,
   .supports = LF_SUPPORTS_CLASSIFICATION,
 };

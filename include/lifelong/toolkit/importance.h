@@ -6,6 +6,7 @@
 
 #include <lifelong/tensor.h>
 #include <lifelong/module.h>
+#include <lifelong/optim.h>
 
 G_BEGIN_DECLS
 
@@ -69,6 +70,13 @@ int64_t       lf_importance_add_per_sample (LfImportance *imp, LfModule *root, L
                                             int64_t n, int64_t batch_size, LfSampleLossFn loss,
                                             void *user, double weight);
 
+/* Since ABI 1.2.  The same sums one sample at a time: for each s < n one
+ * tape scope, loss (user, s, 1) and its gradient with respect to imp's
+ * parameters (lf_grad_into, no .grad touched), added with
+ * lf_importance_add_sq or _abs.  Exact, and slow. */
+void          lf_importance_add_each_sample (LfImportance *imp, LfImportanceKind kind, int64_t n,
+                                             LfSampleLossFn loss, void *user, double weight);
+
 /* acc *= s (online EWC's gamma), acc += w * other's acc, acc = 0. */
 void          lf_importance_scale (LfImportance *imp, double s);
 void          lf_importance_add (LfImportance *imp, const LfImportance *other, double w);
@@ -99,11 +107,21 @@ double        lf_quadratic_penalty_add_grad (int n, LfTensor *const *params, LfT
 
 /* SI's path integral (Zenke et al. 2017): per step, omega += -g * dtheta;
  * at the end of an experience, Omega += omega / (Delta^2 + xi) with Delta
- * the parameters' change over the experience. */
+ * the parameters' change over the experience.  Either attached to the
+ * optimizer, whose update accumulates omega in the same pass
+ * (lf_path_integral_attach), or by hand around each step (before_step and
+ * after_step, two extra passes and two copies of the parameters). */
 typedef struct LfPathIntegral LfPathIntegral;
 
 LfPathIntegral *lf_path_integral_new (int n, LfTensor *const *params);
+/* Detaches it first (the optimizer must still be alive when attached). */
 void            lf_path_integral_free (LfPathIntegral *pi);
+/* Since ABI 1.2.  From the next step on, opt's update accumulates omega
+ * (lf_optimizer_set_path_integral on every parameter: g is the gradient
+ * before the optimizer's folded pull, the task's); NULL detaches from the
+ * optimizer it was attached to.  pi must be detached or freed before opt
+ * is; while attached, before_step and after_step must not be called. */
+void            lf_path_integral_attach (LfPathIntegral *pi, LfOptimizer *opt);
 /* Before the optimizer step (after_backward): remembers theta and g. */
 void            lf_path_integral_before_step (LfPathIntegral *pi);
 /* After the step: omega += -g * (theta_new - theta_old). */
