@@ -8,7 +8,8 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libc6-dev python3
       libglib2.0-dev libjson-glib-dev libblis-dev zlib1g-dev dataset-fashion-mnist
       libopenmpi-dev openmpi-bin
-      libcairo2-dev fonts-dejavu-core chromium)   # report charts; the report's browser test
+      libcairo2-dev fonts-dejavu-core chromium    # report charts; the report's browser test
+      liblapacke-dev)                             # the inflora strategy's SVD
 for opt in "$@"; do
   case $opt in
     --bench) pkgs+=(python3-torch python3-numpy time) ;;

@@ -211,3 +211,74 @@ lf_lora_merge (LfModule *wrapper, int j)
            b->data, r, a->data, in, 1, w->data, in);
   memset (b->data, 0, (size_t) b->numel * sizeof (LfReal));
 }
+
+/* TRUE when m lives inside a LoRA wrapper (its base, or an adapter's A or B). */
+static gboolean
+lora_inside_wrapper (LfModule *m)
+{
+  for (LfModule *p = lf_module_parent (m); p != NULL; p = lf_module_parent (p))
+    if (lf_lora_is_wrapper (p))
+      return TRUE;
+  return FALSE;
+}
+
+/* "a, b, c": the paths of the linears below root outside any wrapper. */
+static char *
+lora_linear_list (LfModule *root)
+{
+  g_autoptr (GPtrArray) all = lf_module_find_all (root, "*", LF_MODULE_LINEAR);
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (guint i = 0; i < all->len; i++)
+    if (!lora_inside_wrapper (all->pdata[i]))
+      {
+        g_autofree char *path = lf_module_path (all->pdata[i]);
+        g_string_append_printf (s, "%s%s", s->len ? ", " : "", path);
+      }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+GPtrArray *
+lf_lora_wrap_matching (LfModule *root, int n, const char *const *globs, GError **error)
+{
+  g_return_val_if_fail (root != NULL && n >= 0 && (n == 0 || globs != NULL), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  g_autoptr (GPtrArray) out = g_ptr_array_new ();
+  for (int g = 0; g < n; g++)
+    {
+      g_autoptr (GPtrArray) hits = lf_module_find_all (root, globs[g], LF_MODULE_LINEAR);
+      int taken = 0;
+      for (guint i = 0; i < hits->len; i++)
+        {
+          LfModule *m = hits->pdata[i];
+          if (lora_inside_wrapper (m))
+            continue;
+          LfModule *w = lf_lora_wrap (m, error);
+          if (w == NULL)
+            return NULL;
+          taken++;
+          if (!g_ptr_array_find (out, w, NULL))
+            g_ptr_array_add (out, w);
+        }
+      if (taken == 0)
+        {
+          g_autofree char *list = lora_linear_list (root);
+          g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "\"%s\" matches no linear module (the model's linears: %s)",
+                       globs[g], list[0] ? list : "none");
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&out);
+}
+
+/* sum_{i<j} ||A_i (r_i, in) A_j^T (in, r_j)||_F^2 -> (1) */
+LfTensor *
+lf_lora_orthogonality (LfModule *wrapper, int j)
+{
+  LoraState *st = state_of (wrapper);
+  g_return_val_if_fail (st != NULL && j >= 0 && j < st->n, NULL);
+  LfTensor *aj = lf_lora_A (wrapper, j);
+  LfTensor *sum = lf_tensor_zeros (1, (int64_t[]) { 1 });
+  for (int i = 0; i < j; i++)
+    sum = lf_add (sum, lf_sum (lf_sqr (lf_matmul_t (lf_lora_A (wrapper, i), FALSE, aj, TRUE))));
+  return sum;
+}

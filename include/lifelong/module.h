@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 typedef enum {
   LF_MODULE_CONTAINER = 0,   /* groups children, no computation of its own   */
   LF_MODULE_LINEAR,          /* params "weight" (out, in), optional "bias" (out) */
-  LF_MODULE_EMBEDDING,       /* param "weight" (vocab, d); slot "prompt" (P, d) */
+  LF_MODULE_EMBEDDING,       /* param "weight" (vocab, d); slot "prompt" (P, d),
+                              * or (n, P, d) for one prompt per sample     */
   LF_MODULE_ATTENTION,       /* slots "prefix_key", "prefix_value" (P, kv_dim);
                               * kv_dim is the row count of its k_proj.weight */
   LF_MODULE_FEEDFORWARD,
@@ -127,7 +128,8 @@ uint64_t    lf_module_structure_version (const LfModule *root);
 
 /* ---- slots ---------------------------------------------------------------
  * Named tensors a module's forward reads if present: an attention module's
- * "prefix_key" / "prefix_value" (P, kv_dim), an embedding's "prompt" (P, d).
+ * "prefix_key" / "prefix_value" (P, kv_dim), an embedding's "prompt" (P, d)
+ * or (n, P, d) (one per sample of the batch: L2P's selected prompts).
  * The module does not own them (the plugin that set them does).  To train
  * them, make them parameters of a module in the tree (for example a child
  * of kind LF_MODULE_CUSTOM without a class): the optimizer's list is re-read

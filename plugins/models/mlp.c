@@ -144,10 +144,14 @@ mlp_forward (void *self, const LfBatch *batch, LfForward *fwd, LfModelOutput *ou
       int64_t shape[2] = { batch->n, -1 };
       x = lf_reshape (x, 2, shape);
     }
+  /* the hidden layers by name, not every child of `layers`: a module a
+   * plugin inserted after a layer is a child too, and runs as part of it */
   LfModule *layers = lf_module_find (m->root, "layers");
-  for (int i = 0; i < lf_module_n_children (layers); i++)
+  for (int64_t i = 0; i < m->n_hidden; i++)
     {
-      x = mlp_activation (m, lf_module_forward (lf_module_child (layers, i), x, fwd));
+      char name[24];
+      g_snprintf (name, sizeof name, "%" G_GINT64_FORMAT, i);
+      x = mlp_activation (m, lf_module_forward (lf_module_find (layers, name), x, fwd));
       if (fwd->training && m->dropout > 0)
         x = lf_dropout (x, m->dropout, lf_rng_key (fwd->rng_key, (uint64_t) i, 0, 0, "mlp-dropout"));
     }

@@ -285,7 +285,10 @@ tf_head_weight (Tf *t)
 /* tokens (n, T) -> the final norm's output (n, T, d).  with_prompt: the
  * embedding's "prompt" slot (prompt tuning: P soft tokens before every
  * sequence, dropped from the output) goes in front; tf_generate passes it
- * on the first pass only, when the cache is empty. */
+ * on the first pass only, when the cache is empty.  The slot is (P, d), the
+ * same soft tokens for every sequence, or (n, P, d), one set per sequence
+ * (L2P's per-sample prompts); it is read after the embedding's hooks ran,
+ * so a hook may set it for this pass. */
 static LfTensor *
 tf_hidden (Tf *t, const int32_t *tokens, int64_t n, int64_t T, LfForward *fwd, gboolean with_prompt)
 {
@@ -296,16 +299,22 @@ tf_hidden (Tf *t, const int32_t *tokens, int64_t n, int64_t T, LfForward *fwd, g
   LfTensor *h = lf_reshape (lf_embedding (W, tokens, n * T), 3, hs);
   h = lf_module_forward (emb, h, fwd);   /* hooks on the embedding see its output */
   LfTensor *prompt = with_prompt ? lf_module_get_slot (emb, "prompt") : NULL;
-  int64_t P = prompt ? lf_tensor_dim (prompt, 0) : 0;
+  int64_t P = prompt ? lf_tensor_dim (prompt, -2) : 0;
   if (prompt)
     {
       int64_t ps[3] = { n, P, c->d };
       LfTensor *both[2] = { lf_add (lf_tensor_zeros (3, ps), prompt), h };
       h = lf_concat (both, 2, 1);
     }
+  /* the blocks by name, not every child of model.layers: a module a
+   * plugin inserted after a block is a child too, and runs as part of it */
   LfModule *layers = lf_module_find (t->root, "model.layers");
-  for (int i = 0; i < lf_module_n_children (layers); i++)
-    h = lf_module_forward (lf_module_child (layers, i), h, fwd);
+  for (int64_t i = 0; i < c->layers; i++)
+    {
+      char name[24];
+      g_snprintf (name, sizeof name, "%" G_GINT64_FORMAT, i);
+      h = lf_module_forward (lf_module_find (layers, name), h, fwd);
+    }
   h = lf_module_forward (lf_module_find (t->root, "model.norm"), h, fwd);
   if (prompt)
     h = lf_slice (h, 1, P, P + T);
@@ -477,7 +486,7 @@ tf_generate (void *self, const int32_t *prompt, int64_t n_prompt, int64_t max_ne
   if (attn == NULL)
     return FALSE;
   LfTensor *prompt_slot = lf_module_get_slot (lf_module_find (t->root, "model.embed_tokens"), "prompt");
-  const int64_t P = prompt_slot ? lf_tensor_dim (prompt_slot, 0) : 0;
+  const int64_t P = prompt_slot ? lf_tensor_dim (prompt_slot, -2) : 0;
   const int64_t max_len = P + n_prompt + max_new;
   g_autofree TfCache *caches = g_new0 (TfCache, attn->len);
   for (guint l = 0; l < attn->len; l++)

@@ -88,3 +88,23 @@ cli_strategy_figure (JsonObject *res, const char *key)
   JsonNode *n = s ? json_object_get_member (s, key) : NULL;
   return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
 }
+
+JsonObject *
+cli_run_text (const char *name, const char *text)
+{
+  g_autofree char *cfg_name = g_strconcat (name, ".json", NULL);
+  g_autofree char *out_name = g_strconcat (name, ".result.json", NULL);
+  g_autofree char *cfg = cli_write (cfg_name, text);
+  g_autofree char *err = NULL;
+  JsonObject *res = cli_run (cfg, out_name, NULL, &err);
+  if (res == NULL)
+    g_printerr ("%s: %s", name, err);
+  g_assert_nonnull (res);
+  return res;
+}
+
+char *
+cli_member_json (JsonObject *o, const char *key)
+{
+  return json_to_string (json_object_get_member (o, key), FALSE);
+}

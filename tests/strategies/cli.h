@@ -21,3 +21,9 @@ JsonObject *cli_run (const char *config_path, const char *out_name, const char *
 double      cli_matrix (JsonObject *res, guint i, guint j);
 double      cli_metric (JsonObject *res, const char *key);
 double      cli_strategy_figure (JsonObject *res, const char *key);
+/* Writes text to <folder>/<name>.json, runs it (out <name>.result.json)
+ * and returns the result; fails the test (printing stderr) if the run
+ * fails. */
+JsonObject *cli_run_text (const char *name, const char *text);
+/* A member of o as compact JSON text (g_free). */
+char       *cli_member_json (JsonObject *o, const char *key);

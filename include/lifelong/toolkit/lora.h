@@ -36,4 +36,20 @@ void      lf_lora_freeze (LfModule *wrapper, int j, gboolean frozen);
  * B so the output is unchanged. */
 void      lf_lora_merge (LfModule *wrapper, int j);
 
+/* ---- Since: ABI 1.2 ---- */
+
+/* Wraps every linear below root whose path matches one of the n globs
+ * (lf_module_find_all's patterns), leaving alone the linears a LoRA
+ * wrapper already owns (its "base", its adapters' "A" and "B"); a wrapper
+ * that matches is taken as it is.  Returns the wrappers, each once, in
+ * the order of the globs and then of the tree (a new array of borrowed
+ * pointers).  NULL with error (LF_ERROR, LF_ERROR_INVALID) when a glob
+ * matches no linear: the message quotes the glob and lists the model's
+ * linears. */
+GPtrArray *lf_lora_wrap_matching (LfModule *root, int n, const char *const *globs, GError **error);
+/* O-LoRA's orthogonality term of adapter j against the adapters before
+ * it:  sum_{i<j} ||A_i A_j^T||_F^2  -> (1), recorded on the tape (the
+ * gradient reaches every A that requires one).  0 when j == 0. */
+LfTensor  *lf_lora_orthogonality (LfModule *wrapper, int j);
+
 G_END_DECLS
