@@ -97,6 +97,76 @@ lf_model_dir_save (LfModel *m, const char *dir, JsonObject *model_section, const
   return TRUE;
 }
 
+/* A value as text for messages ("32", "\"mlp\""). */
+static char *
+value_str (JsonNode *n)
+{
+  g_autoptr (JsonGenerator) g = json_generator_new ();
+  json_generator_set_root (g, n);
+  return json_generator_to_data (g, NULL);
+}
+
+/* The members of "lifelong" the host reads, each of its type and range when
+ * present (a hand-edited or damaged file is refused here, naming the field
+ * and its value, rather than read as a default or half-checked). */
+static gboolean
+check_lifelong (const char *cpath, JsonObject *lo, GError **error)
+{
+  static const struct {
+    const char *key;
+    char        kind;        /* 'i' an integer in [lo, hi], 's' a string, 'S' a string or null, 'o' an object */
+    int64_t     lo, hi;
+    const char *expected;
+  } fields[] = {
+    { "format_version", 'i', 1, LF_MODEL_DIR_FORMAT_VERSION,
+      "an integer from 1 to " G_STRINGIFY (LF_MODEL_DIR_FORMAT_VERSION)
+      " (a higher one is a folder written by a newer lifelong)" },
+    { "version", 's', 0, 0, "a string" },
+    { "model", 'o', 0, 0, "an object (the model section it was saved from)" },
+    { "tokenizer", 'S', 0, 0, "a string (\"bytes\") or null" },
+    { "context", 'i', 0, LF_MODEL_DIR_MAX_CONTEXT, "an integer from 0 to " G_STRINGIFY (LF_MODEL_DIR_MAX_CONTEXT) },
+    { "classes", 'i', 0, G_MAXINT32, "an integer >= 0" },
+    { "started_from", 's', 0, 0, "a string (a folder)" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      JsonNode *n = json_object_get_member (lo, fields[i].key);
+      if (n == NULL)
+        continue;
+      gboolean value = JSON_NODE_HOLDS_VALUE (n);
+      GType t = value ? json_node_get_value_type (n) : G_TYPE_INVALID;
+      gboolean ok;
+      switch (fields[i].kind)
+        {
+        case 'i':
+          ok = t == G_TYPE_INT64 && json_node_get_int (n) >= fields[i].lo && json_node_get_int (n) <= fields[i].hi;
+          break;
+        case 's':
+          ok = t == G_TYPE_STRING;
+          break;
+        case 'S':
+          ok = t == G_TYPE_STRING || JSON_NODE_HOLDS_NULL (n);
+          break;
+        default:
+          ok = JSON_NODE_HOLDS_OBJECT (n);
+          break;
+        }
+      if (ok)
+        continue;
+      g_autofree char *vs = value_str (n);
+      if (g_utf8_strlen (vs, -1) > 60)
+        {
+          g_autofree char *cut = g_utf8_substring (vs, 0, 57);
+          g_free (vs);
+          vs = g_strconcat (cut, "...", NULL);
+        }
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: lifelong.%s is %s: expected %s", cpath,
+                   fields[i].key, vs, fields[i].expected);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 JsonObject *
 lf_model_dir_lifelong (const char *dir, GError **error)
 {
@@ -125,16 +195,10 @@ lf_model_dir_lifelong (const char *dir, GError **error)
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: \"lifelong\" is not an object", cpath);
       return NULL;
     }
-  return json_object_ref (json_node_get_object (l));
-}
-
-/* A value as text for messages ("32", "\"mlp\""). */
-static char *
-value_str (JsonNode *n)
-{
-  g_autoptr (JsonGenerator) g = json_generator_new ();
-  json_generator_set_root (g, n);
-  return json_generator_to_data (g, NULL);
+  JsonObject *lo = json_node_get_object (l);
+  if (!check_lifelong (cpath, lo, error))
+    return NULL;
+  return json_object_ref (lo);
 }
 
 static gboolean

@@ -9,6 +9,8 @@
 #define LF_MODEL_DIR_CONFIG  "config.json"
 /* config.json's lifelong.format_version */
 #define LF_MODEL_DIR_FORMAT_VERSION 1
+/* config.json's lifelong.context at most (the scenario's context limit) */
+#define LF_MODEL_DIR_MAX_CONTEXT 1000000
 
 /* Writes dir (made when missing) /model.safetensors (with
  * __metadata__.format "pt", which transformers requires) and
@@ -24,8 +26,14 @@ gboolean    lf_model_dir_save (LfModel *m, const char *dir, JsonObject *model_se
 
 /* dir/config.json's "lifelong" member (a new reference).  NULL with error
  * set (LF_HOST_ERROR_CHECKPOINT, naming the file) when config.json exists
- * but cannot be read or parsed, or its lifelong member is not an object;
- * NULL with no error when there is no config.json or no such member. */
+ * but cannot be read or parsed, or its lifelong member is not an object, or
+ * one of the members the host reads has another type or range than
+ * lf_model_dir_save writes (the error names the field and the value):
+ * format_version an integer in [1, LF_MODEL_DIR_FORMAT_VERSION], version a
+ * string, model an object, tokenizer a string or null, context an integer
+ * in [0, LF_MODEL_DIR_MAX_CONTEXT], classes an integer >= 0, started_from a
+ * string (each may be absent).  NULL with no error when there is no
+ * config.json or no such member. */
 JsonObject *lf_model_dir_lifelong (const char *dir, GError **error);
 
 /* Loads dir/model.safetensors into m, all or nothing: every parameter of m

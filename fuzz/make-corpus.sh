@@ -2,9 +2,10 @@
 # Regenerates the seed corpus fuzz/corpus/<target>/ from real files: the
 # configs and matrix files of benchmarks/ plus small synthetic ones, tiny
 # IDX files, checkpoints written by `lifelong run` itself, a matrix
-# directory written by `lifelong matrix`, and the bundled plugins' parameter
-# tables.  Usage: fuzz/make-corpus.sh [BUILD_DIR] (default build-rel; any
-# ordinary build).  The corpus is committed; rerun this when a format changes.
+# directory written by `lifelong matrix`, the bundled plugins' parameter
+# tables, and model folders' config.json written by `lifelong run
+# --save-model`.  Usage: fuzz/make-corpus.sh [BUILD_DIR] (default build-rel;
+# any ordinary build).  The corpus is committed; rerun this when a format changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-rel}
@@ -13,7 +14,7 @@ exe=$build/framework/lifelong
 out=fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p $out/{config,matrix,idx,safetensors,report,params}
+mkdir -p $out/{config,matrix,idx,safetensors,report,params,model-dir}
 
 synthetic='{"name": "synthetic", "classes": 6, "dim": 4, "train_per_class": 20, "test_per_class": 10}'
 
@@ -146,4 +147,57 @@ for p in d["plugins"]:
     text = json.dumps(rows).encode() + b"\0" + json.dumps(section).encode()
     open(sys.argv[1] + "/" + p["kind"] + "-" + p["name"], "wb").write(text)
 ' $out/params
+# ---- model-dir: config.json of folders written by `lifelong run
+# --save-model` (a tiny transformer on a two-domain text corpus: the
+# harness's own model, so the load succeeds; the transformer of
+# docs/transformer.md; an MLP, whose config.json is only the lifelong
+# member), then hand-made variants
+mkdir -p $tmp/text
+python3 - "$tmp/text" <<'EOF'
+import random, sys
+r = random.Random(7)
+words = [["the", "kernel", "boots", "a", "fast", "disk", "and", "compiles"],
+         ["every", "star", "shines", "over", "cold", "oceans", "while", "moons"]]
+for d, name in enumerate(["alpha", "beta"]):
+    text = "".join(" ".join(r.choice(words[d]) for _ in range(r.randint(3, 8))) + ".\n%\n" for _ in range(40))
+    open(f"{sys.argv[1]}/{name}", "w").write(text)
+EOF
+for m in 'tiny|"d_model": 8, "layers": 1, "heads": 2, "kv_heads": 1, "ff": 16, "context": 16|16' \
+         'docs|"d_model": 32, "layers": 2, "heads": 4, "kv_heads": 2, "context": 48|48'; do
+  IFS='|' read -r name model ctx <<<"$m"
+  cat > $tmp/lm-$name.json <<EOF
+{"model": {"name": "transformer", $model}, "strategy": {"name": "naive"},
+ "dataset": {"name": "fortunes", "path": "$tmp/text", "domains": ["en/alpha", "en/beta"]},
+ "scenario": {"type": "continual-pretraining", "context": $ctx},
+ "train": {"batch_size": 8, "lr": 0.01, "tokens": 500}, "seed": 3}
+EOF
+  $exe run $tmp/lm-$name.json --out $tmp/lm-$name-r.json --quiet --save-model $tmp/saved-$name
+done
+cp $tmp/saved-tiny/config.json $out/model-dir/tiny-transformer.json
+cp $tmp/saved-docs/config.json $out/model-dir/transformer-d32-conflicts.json
+cat > $tmp/mlp.json <<EOF
+{"model": {"name": "mlp", "hidden": [4]}, "strategy": {"name": "naive"},
+ "dataset": $synthetic, "scenario": {"experiences": 2}, "train": {"epochs": 1, "batch_size": 16}}
+EOF
+$exe run $tmp/mlp.json --out $tmp/mlp-r.json --quiet --save-model $tmp/saved-mlp
+cp $tmp/saved-mlp/config.json $out/model-dir/mlp.json
+python3 - "$out/model-dir" <<'EOF'
+import json, sys
+d = sys.argv[1]
+tiny = json.load(open(f"{d}/tiny-transformer.json"))
+def put(name, obj):
+    open(f"{d}/{name}", "w").write(json.dumps(obj, indent=2) + "\n")
+# a run that itself started from a checkpoint; a classifier's config
+v = json.loads(json.dumps(tiny)); v["lifelong"]["started_from"] = "/tmp/earlier"; put("started-from.json", v)
+v = json.loads(json.dumps(tiny)); v["architectures"] = ["LlamaForSequenceClassification"]; v["num_labels"] = 3
+v["lifelong"].update(tokenizer=None, classes=3); put("classifier.json", v)
+# only the keys check_conflicts compares, numbers written as floats
+put("lifelong-only-floats.json", {"lifelong": {"model": {"name": "transformer", "d_model": 8.0, "layers": 1,
+                                                         "heads": 2.0, "kv_heads": 1, "ff": 16, "vocab": 0}}})
+# a Hugging Face config without the lifelong member
+hf = {k: v for k, v in tiny.items() if k != "lifelong"}
+put("hugging-face-only.json", hf)
+put("lifelong-not-an-object.json", {"model_type": "llama", "lifelong": [1, 2]})
+EOF
+
 ls -R $out | head -50
