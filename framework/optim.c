@@ -252,8 +252,8 @@ typedef enum { UPD_SGD, UPD_MOMENTUM, UPD_ADAM, UPD_N_KINDS } UpdKind;
  * memory).  w NULL: w = 1. */
 #define QP_LANES 8
 
-LF_TARGET_CLONES double
-lf_pull_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, int64_t hi)
+LF_TARGET_CLONES static double
+pull_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, int64_t hi)
 {
   double acc[QP_LANES] = { 0 };
   int64_t i = lo;
@@ -280,6 +280,14 @@ lf_pull_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, in
       s += (w ? (double) w[i] : 1.0) * d * d;
     }
   return s;
+}
+
+/* The exported name is a plain function: clang (the fuzzing build) gives
+ * an exported target_clones function no resolver other files can link to. */
+double
+lf_pull_chunk (const LfReal *t, const LfReal *a, const LfReal *w, int64_t lo, int64_t hi)
+{
+  return pull_chunk (t, a, w, lo, hi);
 }
 
 /* The update of n elements, every feature a flag: the kernels below call it
