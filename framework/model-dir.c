@@ -243,6 +243,40 @@ check_conflicts (const char *dir, JsonObject *model_section, GError **error)
   return TRUE;
 }
 
+/* The first component of a dotted name ("model" of "model.layers.0..."),
+ * newly allocated. */
+static char *
+top_module (const char *name)
+{
+  const char *dot = strchr (name, '.');
+  return dot ? g_strndup (name, (gsize) (dot - name)) : g_strdup (name);
+}
+
+static GHashTable *
+top_modules_of_names (const char *const *names)
+{
+  GHashTable *h = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (; names && *names; names++)
+    g_hash_table_add (h, top_module (*names));
+  return h;
+}
+
+static GHashTable *
+top_modules_of_params (GPtrArray *ps)
+{
+  GHashTable *h = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < ps->len; i++)
+    g_hash_table_add (h, top_module (lf_tensor_name (ps->pdata[i])));
+  return h;
+}
+
+static gboolean
+top_module_in (GHashTable *tops, const char *name)
+{
+  g_autofree char *t = top_module (name);
+  return g_hash_table_contains (tops, t);
+}
+
 gboolean
 lf_model_dir_load (LfModel *m, const char *dir, JsonObject *model_section, GError **error)
 {
@@ -256,7 +290,27 @@ lf_model_dir_load (LfModel *m, const char *dir, JsonObject *model_section, GErro
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s", serr->message);
       return FALSE;
     }
-  g_autoptr (GPtrArray) ps = lf_model_params (m, FALSE);
+  g_autoptr (GPtrArray) all = lf_model_params (m, FALSE);
+  /* model.checkpoint_head "new": the model and the file share the modules
+   * they both have at the top of the tree; the others (a classifier's
+   * score, a language model's lm_head) are the head, initialised as the
+   * model made it or left unread */
+  JsonNode *hn = model_section ? json_object_get_member (model_section, "checkpoint_head") : NULL;
+  gboolean new_head = hn && JSON_NODE_HOLDS_VALUE (hn) && json_node_get_value_type (hn) == G_TYPE_STRING
+                      && g_str_equal (json_node_get_string (hn), "new");
+  g_autoptr (GHashTable) file_top = top_modules_of_names (lf_safetensors_names (st));
+  g_autoptr (GPtrArray) ps = g_ptr_array_new ();
+  for (guint i = 0; i < all->len; i++)
+    if (!new_head || top_module_in (file_top, lf_tensor_name (all->pdata[i])))
+      g_ptr_array_add (ps, all->pdata[i]);
+  if (ps->len == 0 && all->len > 0)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT,
+                   "%s: no tensor belongs to a module of this model (checkpoint_head \"new\" keeps the body, "
+                   "which must be in the file)", wpath);
+      return FALSE;
+    }
+  g_autoptr (GHashTable) model_top = new_head ? top_modules_of_params (all) : NULL;
   g_autoptr (GHashTable) want = g_hash_table_new (g_str_hash, g_str_equal);
   /* every parameter there, with its shape and a dtype we read */
   for (guint i = 0; i < ps->len; i++)
@@ -291,7 +345,8 @@ lf_model_dir_load (LfModel *m, const char *dir, JsonObject *model_section, GErro
   g_autoptr (GString) extra = g_string_new (NULL);
   int n_extra = 0;
   for (const char *const *n = lf_safetensors_names (st); *n; n++)
-    if (!g_hash_table_contains (want, *n) && n_extra++ < 5)
+    if (!g_hash_table_contains (want, *n) && (model_top == NULL || top_module_in (model_top, *n))
+        && n_extra++ < 5)
       g_string_append_printf (extra, "%s%s", extra->len ? ", " : "", *n);
   if (n_extra > 0)
     {

@@ -43,5 +43,11 @@ JsonObject *lf_model_dir_lifelong (const char *dir, GError **error);
  * d_model, layers, heads, kv_heads, ff, vocab that model_section has with
  * another value, that is an error too, naming the key and both values
  * (LF_HOST_ERROR_CONFIG).  File errors: LF_HOST_ERROR_CHECKPOINT, the
- * message naming the file and the tensor (and both shapes). */
+ * message naming the file and the tensor (and both shapes).
+ * model_section's "checkpoint_head": "new" loosens the match to the
+ * modules both have at the top of the tree: a parameter of m under a top
+ * module the file has no tensor under keeps its value (a classifier's
+ * "score" started from a language model), and a tensor of the file under
+ * a top module m lacks is not read ("lm_head"); within the shared modules
+ * the rule stays all or nothing. */
 gboolean    lf_model_dir_load (LfModel *m, const char *dir, JsonObject *model_section, GError **error);

@@ -57,7 +57,7 @@ check_capabilities (const LfResolved *r, GError **error)
 /* Keys the host reads itself: every plugin section's "name"; the model's
  * "checkpoint" (a folder to load the weights from, docs/transformer.md). */
 static const char *const skip_named[] = { "name", NULL };
-static const char *const skip_model[] = { "name", "checkpoint", NULL };
+static const char *const skip_model[] = { "name", "checkpoint", "checkpoint_head", NULL };
 
 static LfParams *
 section_params (JsonObject *cfg, const char *sec, const LfParam *table, const char *const *skip, GError **error)
@@ -73,6 +73,12 @@ model_checkpoint (JsonObject *cfg, LfResolved *r, GError **error)
 {
   JsonNode *mn = json_object_get_member (cfg, "model");
   JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT (mn) ? json_node_get_object (mn) : NULL;
+  if (m != NULL && json_object_has_member (m, "checkpoint_head") && !json_object_has_member (m, "checkpoint"))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "model.checkpoint_head: given without model.checkpoint (it says how to load one)");
+      return FALSE;
+    }
   if (m == NULL || !json_object_has_member (m, "checkpoint"))
     return TRUE;
   JsonNode *n = json_object_get_member (m, "checkpoint");
@@ -84,6 +90,21 @@ model_checkpoint (JsonObject *cfg, LfResolved *r, GError **error)
       return FALSE;
     }
   const char *dir = json_node_get_string (n);
+  if (json_object_has_member (m, "checkpoint_head"))
+    {
+      JsonNode *h = json_object_get_member (m, "checkpoint_head");
+      const char *hv = JSON_NODE_HOLDS_VALUE (h) && json_node_get_value_type (h) == G_TYPE_STRING
+                       ? json_node_get_string (h) : NULL;
+      if (hv == NULL || !(g_str_equal (hv, "load") || g_str_equal (hv, "new")))
+        {
+          g_autofree char *v = json_to_string (h, FALSE);
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "model.checkpoint_head: %s is not \"load\" (every tensor from the checkpoint) or \"new\" "
+                       "(a head the checkpoint lacks starts afresh)", v);
+          return FALSE;
+        }
+      r->checkpoint_new_head = g_str_equal (hv, "new");
+    }
   g_autofree char *w = g_build_filename (dir, "model.safetensors", NULL);
   if (!g_file_test (w, G_FILE_TEST_IS_REGULAR))
     {
@@ -163,6 +184,8 @@ lf_resolved_to_json (const LfResolved *r)
         json_object_set_string_member (json_node_get_object (node), "name", names[i]);
       if (i == 0 && r->checkpoint)
         json_object_set_string_member (json_node_get_object (node), "checkpoint", r->checkpoint);
+      if (i == 0 && r->checkpoint_new_head)
+        json_object_set_string_member (json_node_get_object (node), "checkpoint_head", "new");
       json_object_set_member (o, secs[i], node);
     }
   json_object_set_int_member (o, "seed", (gint64) r->seed);

@@ -12,6 +12,7 @@ typedef struct {
   int       threads;
   char     *hash;       /* SHA-256 hex of every resolved value but threads */
   char     *checkpoint; /* model.checkpoint: a folder to load the model from, or NULL */
+  gboolean  checkpoint_new_head;   /* model.checkpoint_head "new" */
 } LfResolved;
 
 /* Checks cfg (top-level keys, plugin names, every section's parameters,

@@ -924,6 +924,82 @@ test_cumulative_forgets_less (void)
   g_assert_cmpfloat (rise[1], <, rise[0]);
 }
 
+/* The raw bytes of tensor name in a safetensors file (NULL if absent). */
+static GBytes *
+tensor_bytes (const char *file, const char *name)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (file, &text, &len, NULL));
+  g_assert_cmpuint (len, >=, 8);
+  uint64_t hlen = 0;
+  for (int i = 7; i >= 0; i--)
+    hlen = (hlen << 8) | (uint8_t) text[i];
+  g_assert_cmpuint (8 + hlen, <=, len);
+  g_autoptr (JsonParser) p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, text + 8, (gssize) hlen, NULL));
+  JsonObject *h = json_node_get_object (json_parser_get_root (p));
+  if (!json_object_has_member (h, name))
+    return NULL;
+  JsonArray *off = json_object_get_array_member (json_object_get_object_member (h, name), "data_offsets");
+  gsize lo = (gsize) json_array_get_int_element (off, 0), hi = (gsize) json_array_get_int_element (off, 1);
+  return g_bytes_new (text + 8 + hlen + lo, hi - lo);
+}
+
+/* model.checkpoint_head "new": a language model's checkpoint starts a
+ * classifier: the body is loaded (bitwise: LoRA keeps it frozen), the
+ * classifier's score starts afresh, the checkpoint's lm_head is not read.
+ * Without it the run stops naming the missing tensor; a wrong value or no
+ * checkpoint are config errors. */
+static void
+test_checkpoint_new_head (void)
+{
+  if (!have_fortunes ())
+    return;
+  g_autofree char *lm_dir = path_in ("head-lm");
+  g_autofree char *lm_cfg = fortunes_config ("head-lm", "naive", "[\"en/computers\"]", 3000);
+  json_object_unref (run_ok (lm_cfg, "head-lm", lm_dir));
+  const char *fmt = "{\"model\": {\"name\": \"transformer\", \"d_model\": 32, \"layers\": 1, \"heads\": 2, "
+                    "\"context\": 32, \"checkpoint\": \"%s\"%s},"
+                    " \"strategy\": {\"name\": \"lora\"},"
+                    " \"dataset\": {\"name\": \"fortunes\", \"domains\": [\"en/computers\", \"en/science\"]},"
+                    " \"scenario\": {\"type\": \"text-classification\", \"context\": 32, \"experiences\": 1},"
+                    " \"train\": {\"batch_size\": 16, \"lr\": 0.003, \"epochs\": 1}, \"seed\": 0}";
+  const char *variants[] = { ", \"checkpoint_head\": \"new\"", "", ", \"checkpoint_head\": \"maybe\"" };
+  char *cfgs[3];
+  for (int v = 0; v < 3; v++)
+    {
+      g_autofree char *text = g_strdup_printf (fmt, lm_dir, variants[v]);
+      g_autofree char *file = g_strdup_printf ("head-tc-%d.json", v);
+      cfgs[v] = path_in (file);
+      g_assert_true (g_file_set_contents (cfgs[v], text, -1, NULL));
+    }
+  g_autofree char *tc_dir = path_in ("head-tc");
+  g_autoptr (JsonObject) res = run_ok (cfgs[0], "head-tc", tc_dir);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (json_object_get_object_member (res,
+                   "config"), "model"), "checkpoint_head"), ==, "new");
+  g_autofree char *a = g_build_filename (lm_dir, "model.safetensors", NULL);
+  g_autofree char *b = g_build_filename (tc_dir, "model.safetensors", NULL);
+  const char *body[] = { "model.embed_tokens.weight", "model.layers.0.mlp.down_proj.weight", "model.norm.weight" };
+  for (guint i = 0; i < G_N_ELEMENTS (body); i++)
+    {
+      g_autoptr (GBytes) x = tensor_bytes (a, body[i]), y = tensor_bytes (b, body[i]);
+      g_assert_nonnull (x);
+      g_assert_nonnull (y);
+      g_assert_true (g_bytes_equal (x, y));
+    }
+  g_autoptr (GBytes) score = tensor_bytes (b, "score.weight");
+  g_autoptr (GBytes) lm_head = tensor_bytes (b, "lm_head.weight");
+  g_assert_nonnull (score);
+  g_assert_null (lm_head);
+  g_autofree char *err = run_fails (cfgs[1]);
+  assert_contains (err, "no tensor score.weight");
+  g_autofree char *err2 = run_fails (cfgs[2]);
+  assert_contains (err2, "model.checkpoint_head: \"maybe\" is not");
+  for (int v = 0; v < 3; v++)
+    g_free (cfgs[v]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -941,6 +1017,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transformer/checkpoint/mlp", test_save_mlp);
   g_test_add_func ("/transformer/checkpoint/half", test_half);
   g_test_add_func ("/transformer/checkpoint/errors", test_errors);
+  g_test_add_func ("/transformer/checkpoint/new-head", test_checkpoint_new_head);
   g_test_add_func ("/transformer/generate/cache", test_cache);
   g_test_add_func ("/transformer/generate/errors", test_generate_errors);
   g_test_add_func ("/transformer/generate/fortunes", test_generate_fortunes);
