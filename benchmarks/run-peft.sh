@@ -3,11 +3,12 @@
 # heads, context 64) pre-trained on the en/cookie fortunes (PRETRAIN_TOKENS
 # tokens, saved to build/bench/peft/base), then benchmarks/peft.json: full
 # fine-tuning, EWC, ER and the seven PEFT strategies, each starting from
-# that checkpoint (model.checkpoint, with a new classifier head for text
-# classification: checkpoint_head "new"), over four further domains as
-# continual pre-training and as text classification, 3 seeds; then the
-# leaderboard report and a per-method table of trainable parameters,
-# memory and train tokens/s relative to full fine-tuning.
+# that checkpoint (model.checkpoint), over four further domains as
+# continual pre-training; and benchmarks/peft-tc.json, the same methods
+# classifying the four domains (a new classifier head: checkpoint_head
+# "new"); 3 seeds each; then each matrix's leaderboard report and a
+# per-method table of trainable parameters, memory and train tokens/s
+# relative to full fine-tuning.
 #
 #   bash benchmarks/run-peft.sh          # PRETRAIN_TOKENS=600000 JOBS=2
 set -euo pipefail
@@ -25,22 +26,22 @@ if [ ! -f "$OUT/base/model.safetensors" ]; then
     --set 'dataset.domains=["en/cookie"]' --set train.tokens="$PRETRAIN_TOKENS" \
     --out "$OUT/base.json" --save-model "$OUT/base"
 fi
-# the matrix names the checkpoint relative to the repository: run from here
-"$exe" matrix benchmarks/peft.json --out "$OUT/matrix" -j "$JOBS" --quiet
-"$exe" report "$OUT/matrix" --out "$OUT/report" >/dev/null
-/usr/bin/python3 - "$OUT/matrix" <<'PY'
+# the matrices name the checkpoint relative to the repository: run from here
+for m in peft peft-tc; do
+  "$exe" matrix "benchmarks/$m.json" --out "$OUT/$m" -j "$JOBS" --quiet
+  "$exe" report "$OUT/$m" --out "$OUT/$m-report" >/dev/null
+done
+/usr/bin/python3 - "$OUT/peft" "$OUT/peft-tc" <<'PY'
 import json, os, sys, statistics
-d = sys.argv[1]
-idx = json.load(open(os.path.join(d, "index.json")))
-cells = idx["cells"] if isinstance(idx, dict) else idx
 rows = {}
-for c in cells:
-    p = os.path.join(d, "cells", c["id"], "result.json")
-    if not os.path.exists(p):
-        continue
-    r = json.load(open(p))
-    key = (r["config"]["scenario"]["type"], c.get("method", r["config"]["strategy"]["name"]))
-    rows.setdefault(key, []).append(r)
+for d in sys.argv[1:]:
+    for c in json.load(open(os.path.join(d, "index.json")))["cells"]:
+        p = os.path.join(d, "cells", c["id"], "result.json")
+        if not os.path.exists(p):
+            continue
+        r = json.load(open(p))
+        key = (r["config"]["scenario"]["type"], c.get("method", r["config"]["strategy"]["name"]))
+        rows.setdefault(key, []).append(r)
 def ms(v):
     return f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
 for scen in ("continual-pretraining", "text-classification"):
