@@ -33,21 +33,7 @@ run_config (const char *name, const char *strategy, const char *scenario, const 
     " \"scenario\": %s,"
     " \"train\": {\"epochs\": 5, \"batch_size\": 32, \"lr\": 0.01},"
     " \"seed\": 0}", model_extra ? model_extra : "", strategy, scenario);
-  g_autofree char *cfg_name = g_strconcat (name, ".json", NULL);
-  g_autofree char *out_name = g_strconcat (name, ".result.json", NULL);
-  g_autofree char *cfg = cli_write (cfg_name, text);
-  g_autofree char *err = NULL;
-  JsonObject *res = cli_run (cfg, out_name, NULL, &err);
-  if (res == NULL)
-    g_printerr ("%s: %s", name, err);
-  g_assert_nonnull (res);
-  return res;
-}
-
-static char *
-member_json (JsonObject *o, const char *key)
-{
-  return json_to_string (json_object_get_member (o, key), FALSE);
+  return cli_run_text (name, text);
 }
 
 /* strategy[key][i] for an array figure */
@@ -128,7 +114,7 @@ test_ewc_forgetting_falls (void)
       if (k == 0)
         {
           /* no penalty: the same training as naive, to the bit */
-          g_autofree char *m0 = member_json (res, "matrix"), *mn = member_json (naive, "matrix");
+          g_autofree char *m0 = cli_member_json (res, "matrix"), *mn = cli_member_json (naive, "matrix");
           g_assert_cmpstr (m0, ==, mn);
         }
       if (k > 0)
@@ -164,7 +150,7 @@ test_online_ewc_equals_ewc (void)
   g_autoptr (JsonObject) ewc = run_config ("ewc-eq", "{\"name\": \"ewc\", \"lambda\": 1e5}", dil2, NULL);
   g_autoptr (JsonObject) on = run_config ("oewc-eq", "{\"name\": \"online-ewc\", \"lambda\": 1e5, \"gamma\": 0.3}",
                                           dil2, NULL);
-  g_autofree char *me = member_json (ewc, "matrix"), *mo = member_json (on, "matrix");
+  g_autofree char *me = cli_member_json (ewc, "matrix"), *mo = cli_member_json (on, "matrix");
   g_test_message ("2 experiences: ewc %s, online-ewc (gamma 0.3) %s", me, mo);
   g_assert_cmpstr (me, ==, mo);
   g_assert_cmpfloat (cli_strategy_figure (ewc, "penalty_last"), ==, cli_strategy_figure (on, "penalty_last"));
@@ -264,7 +250,7 @@ test_si (void)
   g_autoptr (JsonObject) c0 = run_config ("si-c0", "{\"name\": \"si\", \"c\": 0}", dil2, NULL);
   g_autoptr (JsonObject) c1 = run_config ("si-c05", "{\"name\": \"si\"}", dil2, NULL);
   g_autoptr (JsonObject) c5 = run_config ("si-c5", "{\"name\": \"si\", \"c\": 5}", dil2, NULL);
-  g_autofree char *mn = member_json (naive, "matrix"), *m0 = member_json (c0, "matrix");
+  g_autofree char *mn = cli_member_json (naive, "matrix"), *m0 = cli_member_json (c0, "matrix");
   g_assert_cmpstr (mn, ==, m0);
   JsonObject *runs[3] = { c0, c1, c5 };
   const char *names[3] = { "c=0", "c=0.5", "c=5" };
@@ -359,7 +345,7 @@ test_lwf_forgetting (void)
   g_autoptr (JsonObject) naive = run_config ("lwf-naive", "{\"name\": \"naive\"}", dil2, NULL);
   g_autoptr (JsonObject) c0 = run_config ("lwf-cil-a0", "{\"name\": \"lwf\", \"alpha\": 0}", cil2, NULL);
   g_autoptr (JsonObject) c1 = run_config ("lwf-cil-a1", "{\"name\": \"lwf\", \"alpha\": 1}", cil2, NULL);
-  g_autofree char *m0 = member_json (a0, "matrix"), *mn = member_json (naive, "matrix");
+  g_autofree char *m0 = cli_member_json (a0, "matrix"), *mn = cli_member_json (naive, "matrix");
   g_assert_cmpstr (m0, ==, mn);
   double f0 = cli_metric (a0, "average_forgetting"), f1 = cli_metric (a1, "average_forgetting");
   double cf0 = cli_metric (c0, "average_forgetting"), cf1 = cli_metric (c1, "average_forgetting");
@@ -408,8 +394,8 @@ test_resume (void)
       const char *resume[] = { "--resume", NULL };
       g_autoptr (JsonObject) resumed = cli_run (cfg, cut_name, resume, NULL);
       g_assert_nonnull (resumed);
-      g_autofree char *mf = member_json (full, "matrix"), *mr = member_json (resumed, "matrix");
-      g_autofree char *sf = member_json (full, "strategy"), *sr = member_json (resumed, "strategy");
+      g_autofree char *mf = cli_member_json (full, "matrix"), *mr = cli_member_json (resumed, "matrix");
+      g_autofree char *sf = cli_member_json (full, "strategy"), *sr = cli_member_json (resumed, "strategy");
       g_test_message ("%s resumed after experience 1: matrix %s", strategies[k], mr);
       g_assert_cmpstr (mf, ==, mr);
       g_assert_cmpstr (sf, ==, sr);
