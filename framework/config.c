@@ -9,9 +9,11 @@
 
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
-    "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification",
+    "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification|"
+    "knowledge-editing",
     "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
-    "language modelling over domains in sequence (a loss matrix), or classifying which domain a text comes from" },
+    "language modelling over domains in sequence (a loss matrix), classifying which domain a text comes from, "
+    "or a stream of fact edits (one experience per edit, docs/editing.md)" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -22,6 +24,10 @@ const LfParam lf_scenario_params[] = {
     "explicit class order (a permutation of 0..C-1); overrides order_seed" },
   { "context", LF_PARAM_INT, "128", 2, 1e6, NULL,
     "text: tokens per sequence (byte-level: one token per byte, plus begin and end tokens); longer texts are cut" },
+  { "edits", LF_PARAM_INT, "10", 1, 1000000, NULL,
+    "knowledge-editing: edits applied one after another (T; the dataset's first T edit requests)" },
+  { "eval_at", LF_PARAM_INT_LIST, "[]", 1, 1000000, NULL,
+    "knowledge-editing: also measure after these many edits (increasing, each <= edits; the end is always measured)" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,
     "fraction of each experience's training data kept for validation (early stopping, tuning)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },

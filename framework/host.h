@@ -85,6 +85,12 @@ typedef struct {
   gboolean       lm;                  /* continual pre-training: next-token loss, a loss matrix */
   int64_t        context;             /* tokens per sequence            */
   gboolean       mask_by_task;        /* logits masked to the sample's task's classes */
+  /* knowledge-editing (docs/editing.md): experience e applies edit e; the
+   * loss covers the answer spans only */
+  gboolean       editing;
+  LfEdit        *edits;               /* n_exp requests (arrays borrowed from the dataset) */
+  GArray        *eval_at;             /* int64: edits after which to measure, increasing, ending at n_exp */
+  GArray        *reference;           /* int64 training ids of the knowledge base (lf_ctx_reference_samples) */
 } LfScenario;
 
 LfScenario *lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error);

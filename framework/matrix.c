@@ -217,7 +217,8 @@ scenario_label (const LfParams *scp)
 {
   const char *type = lf_params_get_string (scp, "type");
   const char *dom = lf_params_get_string (scp, "domains");
-  int64_t T = lf_params_get_int (scp, "experiences");
+  /* knowledge-editing: T is the number of edits */
+  int64_t T = lf_params_get_int (scp, g_str_equal (type, "knowledge-editing") ? "edits" : "experiences");
   if (g_str_equal (type, "domain-incremental") && !g_str_equal (dom, "split"))
     return g_strdup_printf ("%s/%s/%" G_GINT64_FORMAT, type, dom, T);
   return g_strdup_printf ("%s/%" G_GINT64_FORMAT, type, T);

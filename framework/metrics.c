@@ -194,3 +194,39 @@ lf_metrics_a_last (const double *acc, int64_t n)
   g_return_val_if_fail (n >= 0 && (n == 0 || acc != NULL), NAN);
   return n == 0 ? NAN : acc[n - 1];
 }
+
+double
+lf_metrics_editing (const int32_t *pred, const int32_t *ref, const int64_t *offs, const int64_t *group, int64_t n,
+                    gboolean exact)
+{
+  /* per edit: the sum of its samples' scores and their count, summed over
+   * edits in the order they first appear (the same numbers every time) */
+  g_autoptr (GHashTable) slot = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr (GArray) sums = g_array_new (FALSE, TRUE, sizeof (double) * 2);
+  for (int64_t i = 0; i < n; i++)
+    {
+      int64_t len = offs[i + 1] - offs[i], hit = 0;
+      if (len <= 0)
+        continue;
+      for (int64_t k = offs[i]; k < offs[i + 1]; k++)
+        hit += pred[k] == ref[k];
+      int64_t g = group ? group[i] : i;
+      gpointer at;
+      if (!g_hash_table_lookup_extended (slot, &g, NULL, &at))
+        {
+          at = GUINT_TO_POINTER (sums->len);
+          g_hash_table_insert (slot, g_memdup2 (&g, sizeof g), at);
+          g_array_set_size (sums, sums->len + 1);
+        }
+      double *acc = (double *) (void *) (sums->data + GPOINTER_TO_UINT (at) * sizeof (double) * 2);
+      acc[0] += exact ? (double) (hit == len) : (double) hit / (double) len;
+      acc[1] += 1;
+    }
+  double total = 0;
+  for (guint e = 0; e < sums->len; e++)
+    {
+      const double *acc = (const double *) (void *) (sums->data + e * sizeof (double) * 2);
+      total += acc[0] / acc[1];
+    }
+  return sums->len > 0 ? total / (double) sums->len : NAN;
+}

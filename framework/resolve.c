@@ -1,6 +1,7 @@
 /* lifelong — resolving a run config before anything runs: plugins, every
  * section's parameters (defaults filled), capabilities, the config hash. */
 #include "resolve.h"
+#include "cache.h"
 
 static gboolean
 check_capabilities (const LfResolved *r, GError **error)
@@ -11,16 +12,18 @@ check_capabilities (const LfResolved *r, GError **error)
   const char *stype = lf_params_get_string (r->scp, "type");
   /* language modelling: only strategies that say they handle next-token
    * outputs (logits (n, T, vocab), no class labels) */
-  if (g_str_equal (stype, "continual-pretraining") && !(caps->supports & LF_SUPPORTS_LANGUAGE_MODEL))
+  gboolean lm = g_str_equal (stype, "continual-pretraining") || g_str_equal (stype, "knowledge-editing");
+  if (lm && !(caps->supports & LF_SUPPORTS_LANGUAGE_MODEL))
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
-                   "strategy %s works on classifiers, not on language models (continual-pretraining)", r->si->name);
+                   "strategy %s works on classifiers, not on language models (%s)", r->si->name, stype);
       return FALSE;
     }
-  if (!g_str_equal (stype, "continual-pretraining") && caps->supports == LF_SUPPORTS_LANGUAGE_MODEL)
+  if (!lm && caps->supports == LF_SUPPORTS_LANGUAGE_MODEL)
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
-                   "strategy %s works on language models only (continual-pretraining), not in %s", r->si->name, stype);
+                   "strategy %s works on language models only (continual-pretraining, knowledge-editing), not in %s",
+                   r->si->name, stype);
       return FALSE;
     }
   if ((caps->needs & (LF_NEEDS_TASK_IDS | LF_NEEDS_TASK_IDS_AT_TEST)) && !g_str_equal (stype, "task-incremental"))
@@ -69,7 +72,7 @@ section_params (JsonObject *cfg, const char *sec, const LfParam *table, const ch
 /* model.checkpoint: a folder with model.safetensors (checked now, so a
  * matrix refuses the cell before it starts). */
 static gboolean
-model_checkpoint (JsonObject *cfg, LfResolved *r, GError **error)
+model_checkpoint (JsonObject *cfg, LfPluginRegistry *reg, LfResolved *r, GError **error)
 {
   JsonNode *mn = json_object_get_member (cfg, "model");
   JsonObject *m = mn && JSON_NODE_HOLDS_OBJECT (mn) ? json_node_get_object (mn) : NULL;
@@ -82,14 +85,18 @@ model_checkpoint (JsonObject *cfg, LfResolved *r, GError **error)
   if (m == NULL || !json_object_has_member (m, "checkpoint"))
     return TRUE;
   JsonNode *n = json_object_get_member (m, "checkpoint");
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
-      || *json_node_get_string (n) == '\0')
+  gboolean cached = JSON_NODE_HOLDS_OBJECT (n);
+  if (cached && !lf_cache_resolve (json_node_get_object (n), reg, r, error))
+    return FALSE;
+  if (!cached && (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+      || *json_node_get_string (n) == '\0'))
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
-                   "model.checkpoint: expected a folder name (a string), the one `lifelong run --save-model` wrote");
+                   "model.checkpoint: expected a folder name (a string), the one `lifelong run --save-model` wrote, "
+                   "or {\"cache\": NAME, \"config\": {...}} (a cached base model, docs/editing.md)");
       return FALSE;
     }
-  const char *dir = json_node_get_string (n);
+  const char *dir = cached ? r->checkpoint : json_node_get_string (n);
   if (json_object_has_member (m, "checkpoint_head"))
     {
       JsonNode *h = json_object_get_member (m, "checkpoint_head");
@@ -105,6 +112,8 @@ model_checkpoint (JsonObject *cfg, LfResolved *r, GError **error)
         }
       r->checkpoint_new_head = g_str_equal (hv, "new");
     }
+  if (cached)   /* trained when the run starts, unless the cache has it */
+    return TRUE;
   g_autofree char *w = g_build_filename (dir, "model.safetensors", NULL);
   if (!g_file_test (w, G_FILE_TEST_IS_REGULAR))
     {
@@ -130,7 +139,7 @@ lf_resolve (JsonObject *cfg, LfPluginRegistry *reg, LfResolved *r, GError **erro
       || !(r->dp = section_params (cfg, "dataset", r->di->params, skip_named, error))
       || !(r->scp = section_params (cfg, "scenario", lf_scenario_params, NULL, error))
       || !(r->tp = section_params (cfg, "train", lf_train_params, NULL, error))
-      || !model_checkpoint (cfg, r, error))
+      || !model_checkpoint (cfg, reg, r, error))
     return FALSE;
   if (lf_params_get_int (r->tp, "early_stopping_patience") > 0
       && lf_params_get_float (r->scp, "validation_fraction") <= 0)
@@ -151,7 +160,9 @@ lf_resolve (JsonObject *cfg, LfPluginRegistry *reg, LfResolved *r, GError **erro
       g_string_append_printf (key, "%s:%s;", names[i], j);
     }
   g_string_append_printf (key, "seed=%" G_GUINT64_FORMAT, r->seed);
-  if (r->checkpoint)   /* only then: hashes of configs without one stay as they were */
+  if (r->cache_name)   /* the model the config trains, wherever the cache is */
+    g_string_append_printf (key, ";checkpoint-cache=%s:%s", r->cache_name, r->cache_key);
+  else if (r->checkpoint)   /* only then: hashes of configs without one stay as they were */
     g_string_append_printf (key, ";checkpoint=%s", r->checkpoint);
   r->hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, key->str, -1);
   return check_capabilities (r, error);
@@ -167,6 +178,10 @@ lf_resolved_clear (LfResolved *r)
   lf_params_free (r->tp);
   g_free (r->hash);
   g_free (r->checkpoint);
+  g_free (r->cache_name);
+  g_free (r->cache_key);
+  if (r->cache_config)
+    json_node_unref (r->cache_config);
   memset (r, 0, sizeof *r);
 }
 
@@ -182,7 +197,14 @@ lf_resolved_to_json (const LfResolved *r)
       JsonNode *node = lf_params_to_json_node (ps[i]);
       if (names[i])
         json_object_set_string_member (json_node_get_object (node), "name", names[i]);
-      if (i == 0 && r->checkpoint)
+      if (i == 0 && r->cache_name)
+        {
+          JsonObject *c = json_object_new ();
+          json_object_set_string_member (c, "cache", r->cache_name);
+          json_object_set_member (c, "config", json_node_copy (r->cache_config));
+          json_object_set_object_member (json_node_get_object (node), "checkpoint", c);
+        }
+      else if (i == 0 && r->checkpoint)
         json_object_set_string_member (json_node_get_object (node), "checkpoint", r->checkpoint);
       if (i == 0 && r->checkpoint_new_head)
         json_object_set_string_member (json_node_get_object (node), "checkpoint_head", "new");

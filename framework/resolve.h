@@ -13,6 +13,11 @@ typedef struct {
   char     *hash;       /* SHA-256 hex of every resolved value but threads */
   char     *checkpoint; /* model.checkpoint: a folder to load the model from, or NULL */
   gboolean  checkpoint_new_head;   /* model.checkpoint_head "new" */
+  /* model.checkpoint {"cache": NAME, "config": {...}} (cache.h): checkpoint
+   * is then the cache entry's folder */
+  char     *cache_name;
+  char     *cache_key;    /* the hash of the resolved config that trains it */
+  JsonNode *cache_config; /* that config, as given */
 } LfResolved;
 
 /* Checks cfg (top-level keys, plugin names, every section's parameters,

@@ -8,6 +8,8 @@
 #include "resolve.h"
 #include "json-write.h"
 #include "model-dir.h"
+#include "editing.h"
+#include "cache.h"
 #include <lifelong/metrics.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,9 @@ typedef struct {
   LfResolved    res;          /* owns mi..tp above */
   char         *ckpt_path;
   int64_t       first_exp;    /* > 0 when resumed */
+  LfEditingEval *editing;     /* knowledge-editing: the measurements */
+  double        t_edit;       /* knowledge-editing: seconds spent applying edits */
+  gboolean      cache_trained;/* model.checkpoint from the cache: trained by this run */
 } Run;
 
 /* ---- small helpers ---- */
@@ -241,6 +246,13 @@ setup (Run *r, GError **error)
   r->model = lf_model_create (r->mi, r->mp, &spec, lf_rng_key (r->seed, 0, 0, 0, "model-init"), error);
   if (r->model == NULL)
     return FALSE;
+  if (r->res.cache_name)
+    {
+      /* model.checkpoint {"cache": ...}: trained now unless the cache has it */
+      if (!lf_cache_ensure (&r->res, o->plugin_path, o->quiet, &r->cache_trained, error))
+        return FALSE;
+      lf_set_threads (r->threads);
+    }
   if (r->res.checkpoint)
     {
       /* start from a saved model (before the strategy sees it) */
@@ -251,7 +263,9 @@ setup (Run *r, GError **error)
           g_prefix_error (error, "model.checkpoint: ");
           return FALSE;
         }
-      progress (r, "model %s: weights from %s", r->mi->name, r->res.checkpoint);
+      progress (r, "model %s: weights from %s%s", r->mi->name, r->res.checkpoint,
+                r->res.cache_name ? (r->cache_trained ? " (trained for the cache by this run)"
+                                                      : " (from the cache)") : "");
     }
 
   LfOptimConfig oc;
@@ -511,7 +525,7 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
                   return FALSE;
                 }
             }
-          double lr = lf_schedule_lr (&r->sched, r->base_lr, exp_step);
+          double lr = lf_schedule_lr (&r->sched, sel->lr > 0 ? sel->lr : r->base_lr, exp_step);
           lf_optimizer_set_lr (r->opt, lr);
           lf_optimizer_step (r->opt);
           if (S_HAS (r, after_step))
@@ -590,10 +604,21 @@ run_experiences (Run *r, GError **error)
   int64_t T = r->sc->n_exp;
   /* b: the untrained model's scores (arg-max; a strategy's predict may not
    * work before it has seen data) */
-  if (r->first_exp == 0)
+  if (r->sc->editing)
+    {
+      /* an editing run measures at its eval_at points and does not resume */
+      double t0 = now_s ();
+      r->first_exp = 0;
+      r->editing = lf_editing_eval_new (r->model, r->sc, r->ds, lf_params_get_int (r->tp, "eval_batch_size"));
+      memcpy (r->baseline, lf_editing_eval_baseline (r->editing), (size_t) T * sizeof (double));
+      r->t_eval += now_s () - t0;
+    }
+  else if (r->first_exp == 0)
     evaluate_all (r, r->baseline, FALSE);
+  guint next_at = 0;
   for (int64_t e = r->first_exp; e < T; e++)
     {
+      double t_exp = now_s ();
       r->ctx.experience = e;
       r->ctx.epoch = 0;
       if (lf_params_get_bool (r->tp, "reset_optimizer"))
@@ -625,6 +650,22 @@ run_experiences (Run *r, GError **error)
       if (S_HAS (r, after_experience) && !r->svt->after_experience (r->strat, &r->ctx, error))
         return FALSE;
       sync_optimizer (r);
+      if (r->sc->editing)
+        {
+          r->t_edit += now_s () - t_exp;
+          if (e + 1 != g_array_index (r->sc->eval_at, int64_t, next_at))
+            continue;
+          next_at++;
+          double t0 = now_s ();
+          double *row = g_new (double, T);
+          lf_editing_eval_point (r->editing, e + 1, r->t_edit, row);
+          g_array_append_vals (r->rows, row, (guint) T);
+          g_array_append_val (r->row_exp, e);
+          g_free (row);
+          r->t_eval += now_s () - t0;
+          progress (r, "%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " edits measured", e + 1, T);
+          continue;
+        }
       if (sel.skip)
         {
           if (!write_checkpoint (r, e, error))
@@ -685,7 +726,7 @@ result_json (Run *r)
   json_builder_add_value (b, lf_resolved_to_json (&r->res));
 
   json_builder_set_member_name (b, "matrix_kind");
-  LfMatrixKind kind = r->sc->lm ? LF_MATRIX_LOSS : LF_MATRIX_ACCURACY;
+  LfMatrixKind kind = r->sc->lm && !r->sc->editing ? LF_MATRIX_LOSS : LF_MATRIX_ACCURACY;
   json_builder_add_string_value (b, lf_matrix_kind_name (kind));
   json_builder_set_member_name (b, "matrix");
   json_builder_begin_array (b);
@@ -709,13 +750,37 @@ result_json (Run *r)
     json_builder_add_value (b, double_node (r->baseline[j]));
   json_builder_end_array (b);
 
-  LfMetrics m;
-  lf_metrics_compute_rows (kind, T, nrows, R, r->baseline, &m);
-  g_autofree char *mj = lf_metrics_to_json (&m);
   json_builder_set_member_name (b, "metrics");
-  json_builder_add_value (b, json_from_string (mj, NULL));
+  if (r->editing)
+    {
+      /* the editing scores; the matrix holds each edit's reliability */
+      JsonNode *mn = json_node_alloc ();
+      json_node_take_object (mn, lf_editing_eval_metrics (r->editing));
+      json_builder_add_value (b, mn);
+      json_builder_set_member_name (b, "editing");
+      json_builder_add_value (b, lf_editing_eval_json (r->editing));
+    }
+  else
+    {
+      LfMetrics m;
+      lf_metrics_compute_rows (kind, T, nrows, R, r->baseline, &m);
+      g_autofree char *mj = lf_metrics_to_json (&m);
+      json_builder_add_value (b, json_from_string (mj, NULL));
+    }
+  if (r->res.cache_name)
+    {
+      json_builder_set_member_name (b, "checkpoint");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, r->res.checkpoint);
+      json_builder_set_member_name (b, "cache");
+      json_builder_add_string_value (b, r->cache_trained ? "trained" : "hit");
+      json_builder_set_member_name (b, "key");
+      json_builder_add_string_value (b, r->res.cache_key);
+      json_builder_end_object (b);
+    }
 
-  if (r->sc->lm && nrows > 0)
+  if (r->sc->lm && !r->sc->editing && nrows > 0)
     {
       /* nats per token -> bits per token; tokens are bytes (plus the end token) */
       json_builder_set_member_name (b, "bits_per_byte");
@@ -841,6 +906,7 @@ run_clear (Run *r)
     r->svt->destroy (r->strat);
   if (r->ctx.report)
     json_object_unref (r->ctx.report);
+  lf_editing_eval_free (r->editing);
   lf_optimizer_free (r->opt);
   lf_model_free (r->model);
   lf_scenario_free (r->sc);

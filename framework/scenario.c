@@ -27,6 +27,9 @@ lf_scenario_free (LfScenario *sc)
       g_free (x->perm);
     }
   g_free (sc->exps);
+  g_free (sc->edits);
+  if (sc->eval_at) g_array_unref (sc->eval_at);
+  if (sc->reference) g_array_unref (sc->reference);
   g_free (sc->label_map);
   g_free (sc->class_order);
   g_free (sc);
@@ -110,6 +113,101 @@ class_order_from_params (const LfParams *p, int64_t C, int32_t *order, GError **
   return TRUE;
 }
 
+#define DS_HAS(ds, field) \
+  ((ds)->vt->struct_size >= G_STRUCT_OFFSET (LfDatasetVTable, field) + sizeof (void *) && (ds)->vt->field != NULL)
+
+/* knowledge-editing: experience e holds edit e's rewrite (its training
+ * sample) and its paraphrases (its test samples); the locality prompts and
+ * the knowledge base stay with the scenario (docs/editing.md). */
+static gboolean
+editing_build (LfScenario *sc, const LfParams *p, LfDataset *ds, GError **error)
+{
+  const char *name = ds->info->name;
+  if (!sc->sequences || !DS_HAS (ds, edit) || !DS_HAS (ds, answer_span))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.type: knowledge-editing needs a text dataset with edit requests and answer spans "
+                   "(such as facts), and %s has none", name);
+      return FALSE;
+    }
+  /* keys of other scenarios, given other than at their defaults (a
+   * resolved config, which lists every key, runs again) */
+  int64_t n_order;
+  lf_params_get_int_list (p, "class_order", &n_order);
+  const char *not_here[] = { "experiences", "domains", "class_order", "order_seed", "validation_fraction" };
+  const gboolean changed[] = { lf_params_get_int (p, "experiences") != 5,
+                               !g_str_equal (lf_params_get_string (p, "domains"), "split"), n_order > 0,
+                               lf_params_get_int (p, "order_seed") != -1,
+                               lf_params_get_float (p, "validation_fraction") != 0 };
+  for (guint i = 0; i < G_N_ELEMENTS (not_here); i++)
+    if (changed[i])
+      {
+        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                     "scenario.%s: does not apply to knowledge-editing (one experience per edit: scenario.edits)",
+                     not_here[i]);
+        return FALSE;
+      }
+  int64_t T = lf_params_get_int (p, "edits"), n_at;
+  const int64_t *at = lf_params_get_int_list (p, "eval_at", &n_at);
+  sc->eval_at = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  for (int64_t i = 0; i < n_at; i++)
+    {
+      if (at[i] > T || (i > 0 && at[i] <= at[i - 1]))
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.eval_at[%" G_GINT64_FORMAT "]: %" G_GINT64_FORMAT " %s", i, at[i],
+                       at[i] > T ? "is past the last edit (scenario.edits)" : "does not follow the one before it "
+                       "(the list must increase)");
+          return FALSE;
+        }
+      if (at[i] < T)
+        g_array_append_val (sc->eval_at, at[i]);
+    }
+  g_array_append_val (sc->eval_at, T);
+  sc->edits = g_new0 (LfEdit, T);
+  for (int64_t e = 0; e < T; e++)
+    {
+      sc->edits[e].struct_size = sizeof (LfEdit);
+      if (!ds->vt->edit (ds->self, e, &sc->edits[e]))
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.edits: %" G_GINT64_FORMAT " edits asked for, dataset %s has %" G_GINT64_FORMAT
+                       " edit requests (make its knowledge base bigger)", T, name, e);
+          return FALSE;
+        }
+    }
+  sc->type = LF_SCENARIO_DOMAIN_IL;
+  sc->domains = LF_DOMAINS_NATURAL;
+  sc->lm = sc->editing = TRUE;
+  sc->n_classes = 1;
+  sc->class_order = g_new0 (int32_t, 1);
+  sc->label_map = g_new0 (int32_t, 1);
+  sc->n_exp = T;
+  sc->exps = g_new0 (LfExperience, T);
+  for (int64_t e = 0; e < T; e++)
+    {
+      LfExperience *x = &sc->exps[e];
+      x->classes = g_array_new (FALSE, FALSE, sizeof (int32_t));
+      x->train = ids_new ();
+      x->valid = ids_new ();
+      x->test = ids_new ();
+      int64_t id = e * sc->n_train + sc->edits[e].rewrite;
+      g_array_append_val (x->train, id);
+      for (int64_t j = 0; j < sc->edits[e].n_paraphrases; j++)
+        {
+          id = e * sc->n_test + sc->edits[e].paraphrases[j];
+          g_array_append_val (x->test, id);
+        }
+    }
+  /* the knowledge base: the training texts of the dataset's domains (the
+   * rewrites have none) */
+  sc->reference = ids_new ();
+  for (int64_t i = 0; DS_HAS (ds, domain) && i < sc->n_train; i++)
+    if (ds->vt->domain (ds->self, LF_SPLIT_TRAIN, i) >= 0)
+      g_array_append_val (sc->reference, i);
+  return TRUE;
+}
+
 LfScenario *
 lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error)
 {
@@ -128,6 +226,23 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
 
   sc->sequences = ds->vt->sequence != NULL && ds->di.input_ndim == 0;
   sc->context = lf_params_get_int (p, "context");
+  if (g_str_equal (type, "knowledge-editing"))
+    {
+      if (!editing_build (sc, p, ds, &local))
+        goto fail;
+      return sc;
+    }
+  int64_t n_at;
+  lf_params_get_int_list (p, "eval_at", &n_at);
+  const char *editing_only[] = { "edits", "eval_at" };
+  const gboolean given[] = { lf_params_get_int (p, "edits") != 10, n_at > 0 };   /* not at their defaults */
+  for (guint i = 0; i < G_N_ELEMENTS (editing_only); i++)
+    if (given[i])
+      {
+        g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                     "scenario.%s: applies to knowledge-editing scenarios, not %s", editing_only[i], type);
+        goto fail;
+      }
   gboolean text_type = g_str_equal (type, "continual-pretraining") || g_str_equal (type, "text-classification");
   if (text_type && !sc->sequences)
     {
@@ -418,6 +533,20 @@ lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int
                 }
             }
         }
+      if (sc->editing)
+        for (int64_t i = 0; i < n; i++)
+          {
+            /* only the answer is predicted: bytes [a, e) are tokens a+1 .. e,
+             * predicted at positions a .. e-1 */
+            int64_t a, e;
+            ds->vt->answer_span (ds->self, split, idx[i], &a, &e);
+            for (int64_t t = 0; t < T; t++)
+              if (t < a || t >= e)
+                {
+                  tgt[i * T + t] = -100;
+                  mask[i * T + t] = 0;
+                }
+          }
       b->tokens = tok;
       b->seq_len = T;
       if (sc->lm)

@@ -46,6 +46,14 @@ lf_ctx_samples_through (LfStrategyCtx *ctx, int64_t last, int64_t *n)
   return ids;
 }
 
+const int64_t *
+lf_ctx_reference_samples (LfStrategyCtx *ctx, int64_t *n)
+{
+  GArray *a = ctx->sc->reference;
+  *n = a ? a->len : 0;
+  return a && a->len > 0 ? (const int64_t *) a->data : NULL;
+}
+
 LfBatch *
 lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n)
 {

@@ -329,6 +329,31 @@ test_auc_misuse (void)
   g_assert_true (isnan (v));
 }
 
+/* EasyEdit's token-level scores on hand-made predictions: per sample the
+ * fraction of answer tokens right, averaged within an edit, then over
+ * edits; exact match; a sample without tokens left out. */
+static void
+test_editing (void)
+{
+  /* sample 0: 3 tokens, 2 right; sample 1: 1 token, right; sample 2: 2
+   * tokens, none right; sample 3: no tokens */
+  const int32_t pred[] = { 1, 2, 9, 4, 7, 7 };
+  const int32_t ref[] = { 1, 2, 3, 4, 5, 6 };
+  const int64_t offs[] = { 0, 3, 4, 6, 6 };
+  /* each sample its own edit: (2/3 + 1 + 0) / 3 */
+  g_assert_cmpfloat_with_epsilon (lf_metrics_editing (pred, ref, offs, NULL, 4, FALSE), (2.0 / 3 + 1) / 3, 1e-12);
+  g_assert_cmpfloat_with_epsilon (lf_metrics_editing (pred, ref, offs, NULL, 4, TRUE), 1.0 / 3, 1e-12);
+  /* samples 0 and 1 paraphrase edit 5, sample 2 is edit 8: ((2/3 + 1) / 2 + 0) / 2 */
+  const int64_t group[] = { 5, 5, 8, 8 };
+  g_assert_cmpfloat_with_epsilon (lf_metrics_editing (pred, ref, offs, group, 4, FALSE), (5.0 / 6) / 2, 1e-12);
+  g_assert_cmpfloat_with_epsilon (lf_metrics_editing (pred, ref, offs, group, 4, TRUE), 0.25, 1e-12);
+  /* locality: predictions against themselves are 1 exactly */
+  g_assert_cmpfloat (lf_metrics_editing (pred, pred, offs, group, 4, FALSE), ==, 1.0);
+  /* nothing to score: NaN, never 0 */
+  g_assert_true (isnan (lf_metrics_editing (pred, ref, offs + 3, NULL, 1, FALSE)));
+  g_assert_true (isnan (lf_metrics_editing (pred, ref, offs, NULL, 0, FALSE)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -344,5 +369,6 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/kind-names", test_kind_names);
   g_test_add_func ("/metrics/auc", test_auc);
   g_test_add_func ("/metrics/auc-misuse", test_auc_misuse);
+  g_test_add_func ("/metrics/editing", test_editing);
   return g_test_run ();
 }

@@ -49,6 +49,20 @@ typedef struct {
   void    *reserved[4];
 } LfDatasetInfo;
 
+/* Since ABI 1.2.  One knowledge edit (the knowledge-editing scenario): ids
+ * of samples of the dataset's splits, whose answer spans (answer_span) are
+ * what the edit is measured on.  The arrays are borrowed from the dataset
+ * and valid while it is open. */
+typedef struct {
+  size_t         struct_size;
+  int64_t        rewrite;        /* training split: the edit prompt with the new object as its answer */
+  const int64_t *paraphrases;    /* test split: held-out phrasings of it, the new object as their answer */
+  int64_t        n_paraphrases;
+  const int64_t *locality;       /* test split: unrelated facts, whose answers must not change */
+  int64_t        n_locality;
+  void          *reserved[4];
+} LfEdit;
+
 /* The dataset vtable.  open and info are required; a dense dataset has
  * fill_inputs, a text dataset has sequence.  Since: ABI 1.0; append only. */
 typedef struct {
@@ -66,6 +80,16 @@ typedef struct {
   void     (*fill_inputs) (void *self, LfSplit split, const int64_t *idx, int64_t n, LfReal *out);
   /* Text: the bytes of sample i (borrowed, valid while open); returns the length. */
   int64_t  (*sequence) (void *self, LfSplit split, int64_t i, const uint8_t **bytes);
+  /* Since ABI 1.2.  Text with an answer: bytes [*start, *end) of sample i
+   * are its answer (a fact's object), the bytes before it its prompt; a
+   * scenario that trains on answers (knowledge-editing) puts the loss and
+   * the editing metrics on them only.  NULL: no sample has an answer. */
+  void     (*answer_span) (void *self, LfSplit split, int64_t i, int64_t *start, int64_t *end);
+  /* Since ABI 1.2.  Knowledge editing: fills *edit (its struct_size set by
+   * the caller) with the k-th edit request (0-based) and returns TRUE, or
+   * returns FALSE when the dataset has k requests or fewer.  NULL: the
+   * dataset has none. */
+  gboolean (*edit) (void *self, int64_t k, LfEdit *edit);
 } LfDatasetVTable;
 
 G_END_DECLS

@@ -77,4 +77,18 @@ double lf_metrics_auc (const double *acc, const double *at_samples, int64_t n);
 /* A_last: the accuracy at the end of the stream, acc[n-1] (NaN when n == 0). */
 double lf_metrics_a_last (const double *acc, int64_t n);
 
+/* ---- knowledge editing (EasyEdit's token-level scores) -------------------
+ * Since ABI 1.2.  pred and ref hold, for n samples, one token per answer
+ * position (teacher forcing: pred[k] is the arg-max at the position that
+ * predicts ref[k]); sample i spans [offs[i], offs[i+1]).  A sample scores
+ * the fraction of its positions where pred == ref (exact: 1 when all are,
+ * else 0); the samples of one edit (group[i], or each sample its own edit
+ * when group is NULL) are averaged, then the edits:
+ *   reliability    = score (edited model on the edit prompts, ref = the new objects)
+ *   generalization = score (on the held-out paraphrases, ref = the new objects)
+ *   locality       = score (on unrelated prompts, ref = the unedited model's arg-max)
+ * A sample without positions is left out; NaN when nothing is left. */
+double lf_metrics_editing (const int32_t *pred, const int32_t *ref, const int64_t *offs,
+                           const int64_t *group, int64_t n, gboolean exact);
+
 G_END_DECLS

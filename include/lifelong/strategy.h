@@ -53,6 +53,10 @@ typedef struct {
   gboolean  reset_model;   /* re-initialise the model first (GDumb)  */
   gboolean  skip;          /* train nothing in this experience (joint before the last) */
   void     *reserved[4];
+  /* Since ABI 1.2 (write it only when struct_size covers it): the learning
+   * rate of this experience's steps, in place of train.lr (the schedule
+   * scales it the same way); 0: train.lr. */
+  double    lr;
 } LfSelection;
 
 /* Named tensors and numbers a strategy keeps in a checkpoint. */
@@ -123,6 +127,11 @@ const int64_t    *lf_ctx_experience_samples (LfStrategyCtx *ctx, int64_t e, int6
 /* The training ids of experiences 0..last together (last <= the current
  * one), newly allocated (g_free); *n gets the count. */
 int64_t          *lf_ctx_samples_through (LfStrategyCtx *ctx, int64_t last, int64_t *n);
+/* Since ABI 1.2.  What the model is expected to know already, as training
+ * ids for lf_ctx_batch: in knowledge-editing, the knowledge base's facts
+ * (the texts the base model was trained on), with their answers as labels.
+ * Borrowed; NULL with *n = 0 when the scenario has none. */
+const int64_t    *lf_ctx_reference_samples (LfStrategyCtx *ctx, int64_t *n);
 /* A training batch of the given samples (inputs, labels, task ids), in the
  * current scope's arena. */
 LfBatch          *lf_ctx_batch (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n);

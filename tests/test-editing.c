@@ -1,0 +1,363 @@
+/* lifelong tests — knowledge editing (docs/editing.md): the facts
+ * generator in process; the knowledge-editing scenario, the model cache and
+ * the ft-l / ft-ewc editors through the executable, on a tiny model. */
+#include "strategies/cli.h"
+#include "host.h"
+#include "plugin-private.h"
+#include "safetensors.h"
+#include <math.h>
+#include <stdio.h>
+#include <glib/gstdio.h>
+
+/* ---- the facts dataset, in process -------------------------------------- */
+
+static LfPluginRegistry *reg;
+
+static LfDataset *
+facts_open (const char *json)
+{
+  const LfPluginInfo *info = lf_registry_find (reg, LF_PLUGIN_DATASET, "facts");
+  g_assert_nonnull (info);
+  g_autoptr (JsonNode) node = json_from_string (json, NULL);
+  static const char *const skip[] = { "name", NULL };
+  g_autoptr (GError) error = NULL;
+  LfParams *p = lf_params_from_json (info->params, json_node_get_object (node), "dataset", skip, &error);
+  g_assert_no_error (error);
+  LfDataset *ds = lf_dataset_open (info, p, 0, &error);
+  g_assert_no_error (error);
+  lf_params_free (p);
+  return ds;
+}
+
+/* Every sample of both splits, as one string. */
+static char *
+facts_all_bytes (LfDataset *ds)
+{
+  GString *s = g_string_new (NULL);
+  for (int split = 0; split < 2; split++)
+    for (int64_t i = 0; i < (split ? ds->di.n_test : ds->di.n_train); i++)
+      {
+        const uint8_t *b;
+        int64_t n = ds->vt->sequence (ds->self, (LfSplit) split, i, &b);
+        int64_t a, e;
+        ds->vt->answer_span (ds->self, (LfSplit) split, i, &a, &e);
+        g_assert_cmpint (0, <, a);
+        g_assert_cmpint (a, <, e);
+        g_assert_cmpint (e, <=, n);
+        g_string_append_len (s, (const char *) b, n);
+        g_string_append_printf (s, "|%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT "\n", a, e);
+      }
+  return g_string_free (s, FALSE);
+}
+
+/* Same seed, same bytes (and answer spans); another seed, other bytes. */
+static void
+test_facts_deterministic (void)
+{
+  LfDataset *a = facts_open ("{\"seed\": 3}"), *b = facts_open ("{\"seed\": 3}"), *c = facts_open ("{\"seed\": 4}");
+  g_autofree char *ta = facts_all_bytes (a), *tb = facts_all_bytes (b), *tc = facts_all_bytes (c);
+  g_assert_cmpstr (ta, ==, tb);
+  g_assert_cmpstr (ta, !=, tc);
+  /* plain ASCII, as the byte-level transformer reads it */
+  for (const char *p = ta; *p; p++)
+    g_assert_true ((unsigned char) *p < 128);
+  lf_dataset_close (a);
+  lf_dataset_close (b);
+  lf_dataset_close (c);
+}
+
+/* The prompt (the bytes before the answer) or the answer of sample i. */
+static char *
+facts_part (LfDataset *ds, LfSplit split, int64_t i, gboolean answer)
+{
+  const uint8_t *b;
+  int64_t a, e;
+  ds->vt->sequence (ds->self, split, i, &b);
+  ds->vt->answer_span (ds->self, split, i, &a, &e);
+  return answer ? g_strndup ((const char *) b + a, (gsize) (e - a)) : g_strndup ((const char *) b, (gsize) a);
+}
+#define facts_prompt(ds, split, i) facts_part (ds, split, i, FALSE)
+#define facts_answer(ds, split, i) facts_part (ds, split, i, TRUE)
+
+/* No paraphrase prompt is ever an editing prompt (the text a strategy
+ * trains on); a paraphrase asks for the edit's new object; locality prompts
+ * are facts of subjects no edit touches; the new object is never the true
+ * one. */
+static void
+test_facts_paraphrases_held_out (void)
+{
+  LfDataset *ds = facts_open ("{}");
+  g_autoptr (GHashTable) editing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) kb = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (int64_t i = 0; i < ds->di.n_train; i++)
+    if (ds->vt->domain (ds->self, LF_SPLIT_TRAIN, i) >= 0)
+      g_hash_table_insert (kb, facts_prompt (ds, LF_SPLIT_TRAIN, i), facts_answer (ds, LF_SPLIT_TRAIN, i));
+  LfEdit x = { .struct_size = sizeof x };
+  int64_t n_edits = 0;
+  for (; ds->vt->edit (ds->self, n_edits, &x); n_edits++)
+    g_hash_table_add (editing, facts_prompt (ds, LF_SPLIT_TRAIN, x.rewrite));
+  g_assert_cmpint (n_edits, ==, 50 * 5);   /* (60 - 10 locality entities) x 5 relations */
+  for (int64_t k = 0; k < n_edits; k++)
+    {
+      g_assert_true (ds->vt->edit (ds->self, k, &x));
+      g_autofree char *rp = facts_prompt (ds, LF_SPLIT_TRAIN, x.rewrite);
+      g_autofree char *new_obj = facts_answer (ds, LF_SPLIT_TRAIN, x.rewrite);
+      g_assert_cmpstr (g_hash_table_lookup (kb, rp), !=, new_obj);
+      g_assert_cmpint (x.n_paraphrases, ==, 2);
+      for (int64_t j = 0; j < x.n_paraphrases; j++)
+        {
+          g_autofree char *pp = facts_prompt (ds, LF_SPLIT_TEST, x.paraphrases[j]);
+          g_autofree char *pa = facts_answer (ds, LF_SPLIT_TEST, x.paraphrases[j]);
+          g_assert_false (g_hash_table_contains (editing, pp));
+          g_assert_cmpstr (pa, ==, new_obj);
+        }
+      g_assert_cmpint (x.n_locality, ==, 1);
+      g_autofree char *lp = facts_prompt (ds, LF_SPLIT_TEST, x.locality[0]);
+      g_assert_true (g_hash_table_contains (kb, lp));
+      g_assert_false (g_hash_table_contains (editing, lp));
+    }
+  lf_dataset_close (ds);
+}
+
+/* ---- runs through the executable ----------------------------------------- */
+
+#define TINY_MODEL "\"name\": \"transformer\", \"d_model\": 16, \"layers\": 2, \"heads\": 2, \"context\": 64"
+#define TINY_DATA "{\"name\": \"facts\", \"entities\": 8, \"relations\": 2, \"objects\": 4, \"locality_entities\": 3}"
+#define TINY_PRETRAIN \
+  "{\"model\": {" TINY_MODEL "}, \"strategy\": {\"name\": \"naive\"}, \"dataset\": " TINY_DATA ", " \
+  "\"scenario\": {\"type\": \"continual-pretraining\", \"context\": 64}, " \
+  "\"train\": {\"epochs\": 2, \"batch_size\": 8, \"lr\": 0.01}, \"seed\": 0}"
+
+/* An editing config from the cached tiny base model. */
+static char *
+editing_config (const char *strategy, int64_t edits, const char *eval_at)
+{
+  return g_strdup_printf ("{\"model\": {" TINY_MODEL ", \"checkpoint\": {\"cache\": \"tiny\", \"config\": "
+                          TINY_PRETRAIN "}}, \"strategy\": %s, \"dataset\": " TINY_DATA ", "
+                          "\"scenario\": {\"type\": \"knowledge-editing\", \"edits\": %" G_GINT64_FORMAT
+                          ", \"eval_at\": %s, \"context\": 64}, \"train\": {\"batch_size\": 1}, \"seed\": 0}",
+                          strategy, edits, eval_at);
+}
+
+static JsonObject *
+run_editing (const char *name, const char *strategy, int64_t edits, const char *eval_at, const char *const *extra)
+{
+  g_autofree char *cfg = editing_config (strategy, edits, eval_at);
+  g_autofree char *file = g_strconcat (name, ".json", NULL);
+  g_autofree char *out = g_strconcat (name, ".result.json", NULL);
+  g_autofree char *path = cli_write (file, cfg);
+  g_autofree char *err = NULL;
+  JsonObject *res = cli_run (path, out, extra, &err);
+  if (res == NULL)
+    g_error ("%s failed: %s", name, err ? err : "");
+  return res;
+}
+
+static const char *
+cache_source (JsonObject *res)
+{
+  return json_object_get_string_member (json_object_get_object_member (res, "checkpoint"), "cache");
+}
+
+/* The cache trains the base model once; the next run loads it; an entry
+ * whose model does not read back (a flipped byte) is trained again. */
+static void
+test_cache (void)
+{
+  g_autoptr (JsonObject) a = run_editing ("cache-a", "{\"name\": \"ft-l\", \"steps\": 1}", 2, "[]", NULL);
+  g_assert_cmpstr (cache_source (a), ==, "trained");
+  g_autoptr (JsonObject) b = run_editing ("cache-b", "{\"name\": \"ft-l\", \"steps\": 1}", 2, "[]", NULL);
+  g_assert_cmpstr (cache_source (b), ==, "hit");
+  const char *dir = json_object_get_string_member (json_object_get_object_member (b, "checkpoint"), "path");
+  g_assert_true (g_str_has_prefix (dir, g_getenv ("LIFELONG_CACHE")));
+  /* the same numbers from the cached model as from the one just trained */
+  g_autofree char *ma = cli_member_json (a, "editing"), *mb = cli_member_json (b, "editing");
+  g_autofree char *ra = cli_member_json (a, "matrix"), *rb = cli_member_json (b, "matrix");
+  g_assert_cmpstr (ra, ==, rb);
+
+  /* corrupt the entry's weights: refused, trained again */
+  g_autofree char *w = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree char *bytes = NULL;
+  gsize n;
+  g_assert_true (g_file_get_contents (w, &bytes, &n, NULL));
+  bytes[n - 3] ^= 0x40;
+  g_assert_true (g_file_set_contents (w, bytes, (gssize) n, NULL));
+  g_autoptr (JsonObject) c = run_editing ("cache-c", "{\"name\": \"ft-l\", \"steps\": 1}", 2, "[]", NULL);
+  g_assert_cmpstr (cache_source (c), ==, "trained");
+  g_autofree char *rc = cli_member_json (c, "matrix");
+  g_assert_cmpstr (ra, ==, rc);
+
+  /* a partial entry (what a killed trainer leaves: a temporary folder, no
+   * entry) is never used */
+  g_autofree char *base = g_path_get_basename (dir);
+  g_autofree char *root = g_path_get_dirname (dir);
+  g_autofree char *tmp = g_strdup_printf ("%s/.%s.tmp-ABCDEF", root, base);
+  g_assert_cmpint (g_mkdir (tmp, 0755), ==, 0);
+  g_autofree char *moved = g_strconcat (dir, ".moved", NULL);
+  g_assert_cmpint (g_rename (dir, moved), ==, 0);
+  g_autoptr (JsonObject) d = run_editing ("cache-d", "{\"name\": \"ft-l\", \"steps\": 1}", 2, "[]", NULL);
+  g_assert_cmpstr (cache_source (d), ==, "trained");
+  g_assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));   /* cleaned up under the lock */
+  (void) ma; (void) mb;
+}
+
+static double
+point (JsonObject *res, guint i, const char *key)
+{
+  JsonArray *pts = json_object_get_array_member (json_object_get_object_member (res, "editing"), "points");
+  return json_object_get_double_member (json_array_get_object_element (pts, i), key);
+}
+
+/* An editor that changes nothing: locality exactly 1, reliability and
+ * generalization those of the base model; the eval points as asked. */
+static void
+test_unedited (void)
+{
+  g_autoptr (JsonObject) r = run_editing ("unedited", "{\"name\": \"ft-l\", \"steps\": 0}", 6, "[1, 3]", NULL);
+  JsonArray *pts = json_object_get_array_member (json_object_get_object_member (r, "editing"), "points");
+  g_assert_cmpuint (json_array_get_length (pts), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (pts, 2), "edits"), ==, 6);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat (point (r, i, "locality"), ==, 1.0);
+  JsonObject *base = json_object_get_object_member (json_object_get_object_member (r, "editing"), "base_model");
+  g_assert_cmpfloat_with_epsilon (point (r, 2, "reliability"), json_object_get_double_member (base, "reliability"),
+                                  1e-12);
+  g_assert_cmpfloat (cli_metric (r, "locality"), ==, 1.0);
+  g_assert_true (isfinite (json_object_get_double_member (base, "kb_token_accuracy")));
+  /* the matrix: one row per eval point, each edit's reliability, null
+   * for edits not applied yet */
+  JsonArray *m = json_object_get_array_member (r, "matrix");
+  g_assert_cmpuint (json_array_get_length (m), ==, 3);
+  JsonArray *row0 = json_array_get_array_element (m, 0);
+  g_assert_cmpuint (json_array_get_length (row0), ==, 6);
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_array_get_element (row0, 1)));
+}
+
+/* ft-l trains one down_proj: every other weight is bitwise the base
+ * model's; and editing raises reliability over the unedited model. */
+static void
+test_ftl_only_layer (void)
+{
+  g_autofree char *saved = cli_write ("ftl-model", "");
+  g_unlink (saved);
+  const char *extra[] = { "--save-model", saved, NULL };
+  g_autoptr (JsonObject) r = run_editing ("ftl", "{\"name\": \"ft-l\", \"steps\": 20, \"lr\": 0.05}", 4, "[1]", extra);
+  const char *dir = json_object_get_string_member (json_object_get_object_member (r, "checkpoint"), "path");
+  g_autofree char *wb = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree char *we = g_build_filename (saved, "model.safetensors", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LfSafetensors) sb = lf_safetensors_open (wb, &error);
+  g_assert_no_error (error);
+  g_autoptr (LfSafetensors) se = lf_safetensors_open (we, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lf_safetensors_n_tensors (sb), ==, lf_safetensors_n_tensors (se));
+  int changed = 0;
+  for (const char *const *nm = lf_safetensors_names (sb); *nm; nm++)
+    {
+      int nd_b, nd_e;
+      int64_t sh_b[4], sh_e[4];
+      g_autofree float *vb = NULL, *ve = NULL;
+      g_assert_true (lf_safetensors_get (sb, *nm, &nd_b, sh_b, &vb, NULL));
+      g_assert_true (lf_safetensors_get (se, *nm, &nd_e, sh_e, &ve, NULL));
+      int64_t numel = 1;
+      for (int d = 0; d < nd_b; d++)
+        numel *= sh_b[d];
+      gboolean same = memcmp (vb, ve, (size_t) numel * sizeof (float)) == 0;
+      if (g_str_equal (*nm, "model.layers.1.mlp.down_proj.weight"))   /* the middle of 2 layers */
+        g_assert_false (same);
+      else if (!same)
+        {
+          g_printerr ("changed: %s\n", *nm);
+          changed++;
+        }
+    }
+  g_assert_cmpint (changed, ==, 0);
+  g_assert_cmpfloat (cli_strategy_figure (r, "layer"), ==, 1);
+  /* right after it, the first edit is more reliable than before it */
+  double before = json_array_get_double_element (json_object_get_array_member (r, "baseline"), 0);
+  g_assert_cmpfloat (cli_matrix (r, 0, 0), >, before);
+}
+
+/* ft-ewc: the Fisher of the knowledge base is estimated and pulls. */
+static void
+test_ftewc (void)
+{
+  g_autoptr (JsonObject) r = run_editing ("ftewc", "{\"name\": \"ft-ewc\", \"steps\": 5, \"fisher_samples\": 16}", 3,
+                                          "[1]", NULL);
+  g_assert_cmpfloat (cli_strategy_figure (r, "fisher_total"), >, 0);
+  g_assert_cmpfloat (cli_strategy_figure (r, "fisher_samples_used"), ==, 16);
+  g_assert_true (isfinite (cli_metric (r, "locality")));
+}
+
+/* Bad values: exit 1 without a result, naming the field and the value. */
+static void
+test_config_errors (void)
+{
+  struct { const char *strategy; int64_t edits; const char *eval_at; const char *msg; } cases[] = {
+    { "{\"name\": \"ft-l\"}", 2, "[3]", "scenario.eval_at[0]: 3 is past the last edit" },
+    { "{\"name\": \"ft-l\"}", 5, "[3, 2]", "scenario.eval_at[1]: 2 does not follow" },
+    { "{\"name\": \"ft-l\"}", 500, "[]", "scenario.edits: 500 edits asked for, dataset facts has 10" },
+    { "{\"name\": \"ft-l\", \"layer\": 7}", 2, "[]", "strategy.layer: 7, the model has 2 layers" },
+    { "{\"name\": \"ft-l\", \"steps\": -1}", 2, "[]", "strategy.steps" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *cfg = editing_config (cases[i].strategy, cases[i].edits, cases[i].eval_at);
+      g_autofree char *path = cli_write ("bad.json", cfg);
+      g_autofree char *err = NULL;
+      JsonObject *res = cli_run (path, "bad.result.json", NULL, &err);
+      g_assert_null (res);
+      if (strstr (err, cases[i].msg) == NULL)
+        g_error ("case %u: expected \"%s\" in: %s", i, cases[i].msg, err);
+    }
+  /* the cache's own fields */
+  const char *bad[] = {
+    "{\"model\": {" TINY_MODEL ", \"checkpoint\": {\"cache\": \"../x\", \"config\": " TINY_PRETRAIN "}}, "
+    "\"strategy\": {\"name\": \"ft-l\"}, \"dataset\": " TINY_DATA ", \"scenario\": {\"type\": \"knowledge-editing\", "
+    "\"edits\": 2, \"context\": 64}}",
+    "{\"model\": {" TINY_MODEL ", \"checkpoint\": {\"cache\": \"x\", \"config\": {\"model\": {\"name\": \"nope\"}}}}, "
+    "\"strategy\": {\"name\": \"ft-l\"}, \"dataset\": " TINY_DATA ", \"scenario\": {\"type\": \"knowledge-editing\", "
+    "\"edits\": 2, \"context\": 64}}",
+    /* edits outside knowledge-editing; ft-l outside it */
+    "{\"model\": {" TINY_MODEL "}, \"strategy\": {\"name\": \"naive\"}, \"dataset\": " TINY_DATA ", "
+    "\"scenario\": {\"type\": \"continual-pretraining\", \"edits\": 3, \"context\": 64}}",
+    "{\"model\": {" TINY_MODEL "}, \"strategy\": {\"name\": \"ft-l\"}, \"dataset\": " TINY_DATA ", "
+    "\"scenario\": {\"type\": \"continual-pretraining\", \"context\": 64}}",
+  };
+  const char *msgs[] = { "model.checkpoint.cache: \"../x\" is not a cache entry name",
+                         "model.checkpoint.config: ", "scenario.edits: applies to knowledge-editing",
+                         "strategy ft-l works in knowledge-editing scenarios, not continual-pretraining" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *path = cli_write ("bad.json", bad[i]);
+      g_autofree char *err = NULL;
+      g_assert_null (cli_run (path, "bad.result.json", NULL, &err));
+      if (strstr (err, msgs[i]) == NULL)
+        g_error ("cache case %u: expected \"%s\" in: %s", i, msgs[i], err);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  cli_init ("editing");
+  g_autofree char *cache = cli_write ("cache", "");
+  g_unlink (cache);
+  g_setenv ("LIFELONG_CACHE", cache, TRUE);
+  reg = lf_registry_new ();
+  const char *dirs[] = { g_getenv ("LIFELONG_PLUGIN_DIR"), NULL };
+  g_assert_nonnull (dirs[0]);
+  g_assert_true (lf_registry_scan (reg, dirs, NULL));
+  g_test_add_func ("/editing/facts/deterministic", test_facts_deterministic);
+  g_test_add_func ("/editing/facts/paraphrases-held-out", test_facts_paraphrases_held_out);
+  g_test_add_func ("/editing/cache", test_cache);
+  g_test_add_func ("/editing/unedited-locality", test_unedited);
+  g_test_add_func ("/editing/ft-l/only-its-layer", test_ftl_only_layer);
+  g_test_add_func ("/editing/ft-ewc", test_ftewc);
+  g_test_add_func ("/editing/config-errors", test_config_errors);
+  int rc = g_test_run ();
+  lf_registry_free (reg);
+  cli_cleanup ();
+  return rc;
+}
