@@ -28,7 +28,8 @@ G_BEGIN_DECLS
                           * (1.1: model describe and generate,
                           * LfGenerateOptions; 1.2: the optimizer's pull
                           * and path integral, toolkit penalty.h, LoRA
-                          * helpers, per-sample prompt slots)             */
+                          * helpers, per-sample prompt slots, the dataset
+                          * slots answer_span and edit, LfSelection.lr)  */
 
 #define LF_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 #define LF_PLUGIN_SYMBOL "lf_plugin_query"
