@@ -131,4 +131,5 @@ struct LfStrategyCtx {
   int64_t      step;
   gboolean     boundaries;     /* the strategy is told experience ids */
   JsonObject  *report;         /* the result's "strategy" section */
+  JsonObject  *result;         /* members for the result's top level (lf_ctx_report_result_json) */
 };

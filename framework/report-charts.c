@@ -312,6 +312,27 @@ tick_label (char *buf, size_t n, double v, double step)
     snprintf (buf, n, "%.*f", CLAMP (dec, 0, 6), v);
 }
 
+/* Horizontal grid lines and their labels every ys over a linear y axis. */
+static void
+y_grid (Chart *c, double ys)
+{
+  cairo_t *cr = c->cr;
+  char buf[64];
+  cairo_set_line_width (cr, 1);
+  font (cr, 11, FALSE);
+  for (double v = ceil (c->ymin / ys - 1e-9) * ys; v <= c->ymax + ys * 1e-9; v += ys)
+    {
+      double y = chart_y (c, v);
+      cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
+      cairo_move_to (cr, c->left, y);
+      cairo_line_to (cr, c->right, y);
+      cairo_stroke (cr);
+      cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+      tick_label (buf, sizeof buf, v, ys);
+      text (cr, c->left - 6, y, buf, 1, 0.5);
+    }
+}
+
 /* Title, grid, ticks and axis labels.  x_integer: x ticks only at whole
  * numbers (experience indices). */
 static void
@@ -340,20 +361,7 @@ chart_frame (Chart *c, const char *title, const char *xlabel, const char *ylabel
         }
     }
   else
-    {
-      double ys = nice_step (c->ymin, c->ymax, 5);
-      for (double v = ceil (c->ymin / ys - 1e-9) * ys; v <= c->ymax + ys * 1e-9; v += ys)
-        {
-          double y = chart_y (c, v);
-          cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
-          cairo_move_to (cr, c->left, y);
-          cairo_line_to (cr, c->right, y);
-          cairo_stroke (cr);
-          cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-          tick_label (buf, sizeof buf, v, ys);
-          text (cr, c->left - 6, y, buf, 1, 0.5);
-        }
-    }
+    y_grid (c, nice_step (c->ymin, c->ymax, 5));
   /* x grid and ticks */
   if (c->xlog)
     {
@@ -715,21 +723,8 @@ lf_rpt_chart_forgetting (const LfRptSection *s, int size[2], GError **error)
   if (lo >= 0)
     c.ymin = 0;
   double ys = nice_step (c.ymin, c.ymax, 5);
-  char buf[64];
   /* the frame without x ticks (categories) */
-  cairo_set_line_width (cr, 1);
-  font (cr, 11, FALSE);
-  for (double v = ceil (c.ymin / ys - 1e-9) * ys; v <= c.ymax + ys * 1e-9; v += ys)
-    {
-      double y = chart_y (&c, v);
-      cairo_set_source_rgb (cr, 0.88, 0.88, 0.88);
-      cairo_move_to (cr, c.left, y);
-      cairo_line_to (cr, c.right, y);
-      cairo_stroke (cr);
-      cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-      tick_label (buf, sizeof buf, v, ys);
-      text (cr, c.left - 6, y, buf, 1, 0.5);
-    }
+  y_grid (&c, ys);
   double slot = (c.right - c.left) / n, bw = MIN (slot * 0.6, 56);
   for (int i = 0; i < n; i++)
     {
@@ -789,6 +784,115 @@ lf_rpt_chart_forgetting (const LfRptSection *s, int size[2], GError **error)
                  accuracy_like (s) ? "average forgetting (lower is better)" : "rise in loss (lower is better)");
   font (cr, 14, TRUE);
   text (cr, c.left, 10, "Forgetting, mean and 95% CI over seeds", 0, 0);
+  return chart_finish (&c, size, error);
+}
+
+/* ---- expert utilization ------------------------------------------------------ */
+
+/* Expert x's colour: the palette, paler on each wrap (experts > 8). */
+static void
+expert_colour (int x, double rgb[3])
+{
+  lf_rpt_colour (x, rgb);
+  double pale = 0.3 * ((x / N_PALETTE) % 3);
+  for (int k = 0; k < 3; k++)
+    rgb[k] += (1 - rgb[k]) * pale;
+}
+
+char *
+lf_rpt_chart_utilization (const LfRptSection *s, const LfRptMethod *m, int size[2], GError **error)
+{
+  (void) s;
+  if (m->util_mean == NULL)
+    return NULL;
+  const int64_t T = m->util_T, E = m->util_E;
+  /* the tallest stack (1 for well-formed fractions) */
+  double top = 1;
+  for (int64_t e = 0; e < T; e++)
+    {
+      double sum = 0;
+      for (int64_t x = 0; m->util_seeds[e] > 0 && x < E; x++)
+        sum += m->util_mean[e * E + x];
+      top = MAX (top, sum);
+    }
+  const int legend_rows = (int) MIN (E, 16);
+  Chart c;
+  chart_begin (&c, CLAMP (190 + 44 * (double) T, 420, 720), MAX (340, 110 + 18 * legend_rows));
+  cairo_t *cr = c.cr;
+  c.left = 62;
+  c.top = 36;
+  c.right = c.w - 110;
+  c.bottom = c.h - 48;
+  c.xmin = 0;
+  c.xmax = (double) T;
+  c.ymin = 0;
+  c.ymax = top;
+  nice_range (&c.ymin, &c.ymax, 5);
+  c.ymin = 0;
+  double ys = nice_step (c.ymin, c.ymax, 5);
+  char buf[64];
+  y_grid (&c, ys);
+  double slot = (c.right - c.left) / (double) T, bw = MIN (slot * 0.7, 48);
+  int label_every = (int) ceil (24.0 / slot);
+  for (int64_t e = 0; e < T; e++)
+    {
+      double xc = c.left + slot * ((double) e + 0.5), acc = 0;
+      if (m->util_seeds[e] > 0)
+        for (int64_t x = 0; x < E; x++)
+          {
+            double f = m->util_mean[e * E + x];
+            if (!(f > 0))
+              continue;
+            double rgb[3];
+            expert_colour ((int) x, rgb);
+            cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+            double y0 = chart_y (&c, acc), y1 = chart_y (&c, acc + f);
+            cairo_rectangle (cr, xc - bw / 2, y1, bw, y0 - y1);
+            cairo_fill (cr);
+            acc += f;
+          }
+      else
+        {
+          cairo_set_source_rgb (cr, 0.45, 0.45, 0.45);
+          font (cr, 10, FALSE);
+          text (cr, xc, chart_y (&c, 0) - 4, "n/a", 0.5, 1);
+        }
+      if (e % label_every == 0)
+        {
+          cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+          font (cr, 11, FALSE);
+          snprintf (buf, sizeof buf, "%" G_GINT64_FORMAT, e);
+          text (cr, xc, c.bottom + 5, buf, 0.5, 0);
+        }
+    }
+  cairo_set_source_rgb (cr, 0.35, 0.35, 0.35);
+  cairo_rectangle (cr, c.left, c.top, c.right - c.left, c.bottom - c.top);
+  cairo_stroke (cr);
+  /* the legend: one swatch per expert (the first 16) */
+  font (cr, 11, FALSE);
+  for (int x = 0; x < legend_rows; x++)
+    {
+      double rgb[3], y = c.top + 4 + 18 * x;
+      expert_colour (x, rgb);
+      cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+      cairo_rectangle (cr, c.right + 14, y + 1, 12, 12);
+      cairo_fill (cr);
+      cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+      snprintf (buf, sizeof buf, "expert %d", x);
+      text (cr, c.right + 32, y + 7, buf, 0, 0.5);
+    }
+  if (E > legend_rows)
+    {
+      snprintf (buf, sizeof buf, "+ %" G_GINT64_FORMAT " more", E - legend_rows);
+      text (cr, c.right + 14, c.top + 11 + 18 * legend_rows, buf, 0, 0.5);
+    }
+  cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+  font (cr, 12, FALSE);
+  text (cr, (c.left + c.right) / 2, c.bottom + 24, "experience", 0.5, 0);
+  text_vertical (cr, 14, (c.top + c.bottom) / 2, "fraction of routed tokens");
+  font (cr, 14, TRUE);
+  g_autofree char *title = g_strdup_printf ("%s: expert utilization", m->name);
+  text (cr, c.left, 10, title, 0, 0);
   return chart_finish (&c, size, error);
 }
 

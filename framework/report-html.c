@@ -91,6 +91,24 @@ h_chart (GString *o, char *b64, const int size[2], const char *alt, const char *
   return TRUE;
 }
 
+/* One chart per method of the section (those it draws), alt "<what> <method>". */
+static gboolean
+h_method_charts (GString *o, const LfRptSection *s,
+                 char *(*chart) (const LfRptSection *, const LfRptMethod *, int[2], GError **), const char *what,
+                 GError **error)
+{
+  for (guint q = 0; q < s->methods->len; q++)
+    {
+      const LfRptMethod *m = s->methods->pdata[q];
+      int size[2] = { 0, 0 };
+      char *png = chart (s, m, size, error);
+      g_autofree char *alt = g_strdup_printf ("%s %s", what, m->name);
+      if (!h_chart (o, png, size, alt, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 h_status (GString *o, const char *status)
 {
@@ -291,15 +309,25 @@ h_section (GString *o, const LfRptSection *s, GError **error)
                       "diagonal is what was just learnt, the columns below it what was kept; cells "
                       "right of the diagonal are scores before training on that experience.</p>\n"
                       "<div class=\"charts\">\n");
+  if (!h_method_charts (o, s, lf_rpt_chart_heatmap, "accuracy matrix of", error))
+    return FALSE;
+  g_string_append (o, "</div>\n");
+  /* expert utilization (MoE strategies) */
+  gboolean moe = FALSE;
   for (guint q = 0; q < s->methods->len; q++)
+    moe = moe || ((const LfRptMethod *) s->methods->pdata[q])->util_mean != NULL;
+  if (moe)
     {
-      const LfRptMethod *m = s->methods->pdata[q];
-      png = lf_rpt_chart_heatmap (s, m, size, error);
-      g_autofree char *alt = g_strdup_printf ("accuracy matrix of %s", m->name);
-      if (!h_chart (o, png, size, alt, NULL, error))
+      g_string_append (o, "<h3>Expert utilization</h3>\n<p class=\"note\">Per experience, each expert's "
+                          "share of the (token, expert) assignments of that experience's training, mean "
+                          "over the MoE layers and the seeds (<code>expert_utilization</code> in the "
+                          "results; numbers in utilization.csv).  A colour is an expert: experts added "
+                          "later (lifelong-moe) appear as new colours.</p>\n<div class=\"charts\">\n");
+      if (!h_method_charts (o, s, lf_rpt_chart_utilization, "expert utilization of", error))
         return FALSE;
+      g_string_append (o, "</div>\n");
     }
-  g_string_append (o, "</div>\n</section>\n");
+  g_string_append (o, "</section>\n");
   return TRUE;
 }
 

@@ -334,6 +334,44 @@ lf_rpt_write_csv (const LfReport *r)
   return g_string_free (o, FALSE);
 }
 
+/* ---- utilization.csv ------------------------------------------------------------ */
+
+char *
+lf_rpt_write_utilization_csv (const LfReport *r)
+{
+  GString *o = g_string_new ("scenario,dataset,model,method,strategy,experience,expert,fraction_mean,seeds\n");
+  gboolean any = FALSE;
+  for (guint i = 0; i < r->sections->len; i++)
+    {
+      const LfRptSection *s = r->sections->pdata[i];
+      for (guint q = 0; q < s->methods->len; q++)
+        {
+          const LfRptMethod *m = s->methods->pdata[q];
+          for (int64_t e = 0; m->util_mean != NULL && e < m->util_T; e++)
+            for (int64_t x = 0; m->util_seeds[e] > 0 && x < m->util_E; x++)
+              {
+                any = TRUE;
+                csv_field (o, s->scenario);
+                csv_field (o, s->dataset);
+                csv_field (o, s->model);
+                csv_field (o, m->name);
+                csv_field (o, m->strategy);
+                csv_int (o, e);
+                csv_int (o, x);
+                csv_num (o, m->util_mean[e * m->util_E + x]);
+                csv_int (o, m->util_seeds[e]);
+                g_string_append_c (o, '\n');
+              }
+        }
+    }
+  if (!any)
+    {
+      g_string_free (o, TRUE);
+      return NULL;
+    }
+  return g_string_free (o, FALSE);
+}
+
 /* ---- leaderboard.md ------------------------------------------------------------- */
 
 /* Table-safe Markdown text: pipes escaped, newlines folded. */

@@ -53,6 +53,7 @@ cell_free (gpointer p)
   g_free (c->log_tail);
   g_free (c->R);
   g_free (c->rows);
+  g_free (c->util);
   if (c->metric_names)
     g_ptr_array_unref (c->metric_names);
   if (c->metric_values)
@@ -73,6 +74,8 @@ method_free (gpointer p)
   g_free (m->R_mean);
   g_free (m->rows);
   g_free (m->seen_mean);
+  g_free (m->util_mean);
+  g_free (m->util_seeds);
   g_array_unref (m->loss_step);
   g_array_unref (m->loss_mean);
   g_free (m);
@@ -309,6 +312,8 @@ load_status (LfRptCell *c)
     c->signal = (int) sg;
 }
 
+static void load_utilization (LfRptCell *c, JsonObject *o);
+
 /* Reads result.json; on any fault the cell becomes "unreadable: why". */
 static gboolean
 load_result (LfRptCell *c, GError **error)
@@ -429,7 +434,117 @@ load_result (LfRptCell *c, GError **error)
   c->steps = get_num_path (o, "throughput", "steps");
   c->strategy_bytes = get_num_path (o, "memory_bytes", "strategy");
   c->peak_rss = get_num_path (o, "peak_rss_bytes", NULL);
+  load_utilization (c, o);
   return TRUE;
+}
+
+/* ---- expert utilization ---- */
+
+/* Bounds on what a result may ask the report to hold (a hand-edited or
+ * damaged result cannot make it allocate more). */
+#define UTIL_MAX_EXPERIENCES 1024
+#define UTIL_MAX_EXPERTS 256
+
+/* One MoE layer's fractions into f (grown as needed): its "fractions" when
+ * they are numbers in [0, 1], else its "counts" (numbers >= 0, not all 0)
+ * normalised.  FALSE (f unchanged) when neither is usable. */
+static gboolean
+layer_fractions (JsonNode *ln, GArray *f)
+{
+  if (ln == NULL || !JSON_NODE_HOLDS_OBJECT (ln))
+    return FALSE;
+  JsonObject *lo = json_node_get_object (ln);
+  for (int pass = 0; pass < 2; pass++)
+    {
+      JsonNode *an = json_object_get_member (lo, pass == 0 ? "fractions" : "counts");
+      if (an == NULL || !JSON_NODE_HOLDS_ARRAY (an))
+        continue;
+      JsonArray *a = json_node_get_array (an);
+      guint n = json_array_get_length (a);
+      if (n == 0 || n > UTIL_MAX_EXPERTS)
+        continue;
+      g_autofree double *v = g_new (double, n);
+      double total = 0;
+      gboolean ok = TRUE;
+      for (guint x = 0; x < n && ok; x++)
+        {
+          v[x] = lf_rpt_node_num (json_array_get_element (a, x));
+          ok = isfinite (v[x]) && v[x] >= 0 && (pass == 1 || v[x] <= 1);
+          total += ok ? v[x] : 0;
+        }
+      if (!ok || (pass == 1 && !(total > 0 && isfinite (total))))
+        continue;
+      if (f->len < n)
+        g_array_set_size (f, n);   /* zero-filled */
+      for (guint x = 0; x < n; x++)
+        g_array_index (f, double, x) += pass == 0 ? v[x] : v[x] / total;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* The result's "expert_utilization" (top level; "strategy"'s in results
+ * written before it moved there): per experience, each expert's fraction
+ * averaged over the usable layers.  Anything malformed is left out. */
+static void
+load_utilization (LfRptCell *c, JsonObject *o)
+{
+  JsonNode *un = json_object_get_member (o, "expert_utilization");
+  JsonNode *sn = json_object_get_member (o, "strategy");
+  if (un == NULL && sn != NULL && JSON_NODE_HOLDS_OBJECT (sn))
+    un = json_object_get_member (json_node_get_object (sn), "expert_utilization");
+  if (un == NULL || !JSON_NODE_HOLDS_ARRAY (un))
+    return;
+  JsonArray *ua = json_node_get_array (un);
+  /* each usable entry: its experience and its fractions (mean over layers) */
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  g_autoptr (GArray) exps = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  int64_t T = 0, E = 0;
+  for (guint i = 0; i < json_array_get_length (ua) && i < UTIL_MAX_EXPERIENCES; i++)
+    {
+      JsonNode *en = json_array_get_element (ua, i);
+      if (!JSON_NODE_HOLDS_OBJECT (en))
+        continue;
+      JsonObject *eo = json_node_get_object (en);
+      double ev = lf_rpt_node_num (json_object_get_member (eo, "experience"));
+      if (json_object_has_member (eo, "experience")
+          && !(isfinite (ev) && ev >= 0 && ev < UTIL_MAX_EXPERIENCES && ev == floor (ev)))
+        continue;
+      int64_t e = isfinite (ev) ? (int64_t) ev : (int64_t) i;
+      JsonNode *ln = json_object_get_member (eo, "layers");
+      if (ln == NULL || !JSON_NODE_HOLDS_OBJECT (ln))
+        continue;
+      GArray *f = g_array_sized_new (FALSE, TRUE, sizeof (double), 8);
+      int n_layers = 0;
+      g_autoptr (GList) names = json_object_get_members (json_node_get_object (ln));
+      for (GList *l = names; l != NULL; l = l->next)
+        n_layers += layer_fractions (json_object_get_member (json_node_get_object (ln), l->data), f);
+      if (n_layers == 0)
+        {
+          g_array_unref (f);
+          continue;
+        }
+      for (guint x = 0; x < f->len; x++)
+        g_array_index (f, double, x) /= n_layers;
+      g_ptr_array_add (rows, f);
+      g_array_append_val (exps, e);
+      T = MAX (T, e + 1);
+      E = MAX (E, (int64_t) f->len);
+    }
+  if (rows->len == 0)
+    return;
+  c->util_T = T;
+  c->util_E = E;
+  c->util = g_new (double, T * E);
+  for (int64_t k = 0; k < T * E; k++)
+    c->util[k] = NAN;
+  for (guint i = 0; i < rows->len; i++)   /* a repeated experience: the last entry */
+    {
+      GArray *f = rows->pdata[i];
+      double *row = c->util + g_array_index (exps, int64_t, i) * E;
+      for (int64_t x = 0; x < E; x++)
+        row[x] = x < (int64_t) f->len ? g_array_index (f, double, x) : 0;
+    }
 }
 
 /* The step log's (step, loss) pairs; lines that do not parse are skipped. */
@@ -682,6 +797,46 @@ method_curves (LfRptMethod *m)
     }
 }
 
+/* The expert utilization, mean over the seeds that have each experience. */
+static void
+method_utilization (LfRptMethod *m)
+{
+  int64_t T = 0, E = 0;
+  for (guint i = 0; i < m->cells->len; i++)
+    {
+      const LfRptCell *c = m->cells->pdata[i];
+      if (c->ok && c->util != NULL)
+        {
+          T = MAX (T, c->util_T);
+          E = MAX (E, c->util_E);
+        }
+    }
+  if (T == 0 || E == 0)
+    return;
+  m->util_T = T;
+  m->util_E = E;
+  m->util_mean = g_new0 (double, T * E);
+  m->util_seeds = g_new0 (int, T);
+  for (guint i = 0; i < m->cells->len; i++)
+    {
+      const LfRptCell *c = m->cells->pdata[i];
+      if (!c->ok || c->util == NULL)
+        continue;
+      for (int64_t e = 0; e < c->util_T; e++)
+        {
+          const double *row = c->util + e * c->util_E;
+          if (isnan (row[0]))
+            continue;   /* no entry for this experience */
+          m->util_seeds[e]++;
+          for (int64_t x = 0; x < c->util_E; x++)
+            m->util_mean[e * E + x] += row[x];
+        }
+    }
+  for (int64_t e = 0; e < T; e++)
+    for (int64_t x = 0; x < E; x++)
+      m->util_mean[e * E + x] = m->util_seeds[e] > 0 ? m->util_mean[e * E + x] / m->util_seeds[e] : NAN;
+}
+
 static void
 section_stats (LfRptSection *s)
 {
@@ -715,6 +870,7 @@ section_stats (LfRptSection *s)
       SUMMARISE_FIELD (peak_rss, peak_rss);
 #undef SUMMARISE_FIELD
       method_curves (m);
+      method_utilization (m);
     }
   g_autofree double *means = g_new (double, MAX (n_methods, 1));
   g_autofree double *ranks = g_new (double, MAX (n_methods, 1));
@@ -855,6 +1011,7 @@ report_run (const char *dir, const char *out_dir, char **index_path, GError **er
   /* everything in memory first: a failure leaves no partial report */
   g_autofree char *csv = lf_rpt_write_csv (r);
   g_autofree char *md = lf_rpt_write_md (r);
+  g_autofree char *util = lf_rpt_write_utilization_csv (r);   /* NULL: no MoE results */
   g_autofree char *html = lf_rpt_write_html (r, error);
   lf_rpt_charts_release ();
   if (html == NULL)
@@ -867,8 +1024,15 @@ report_run (const char *dir, const char *out_dir, char **index_path, GError **er
     }
   if (!write_report_file (r->out_dir, "leaderboard.csv", csv, error)
       || !write_report_file (r->out_dir, "leaderboard.md", md, error)
+      || (util != NULL && !write_report_file (r->out_dir, "utilization.csv", util, error))
       || !write_report_file (r->out_dir, "index.html", html, error))
     return FALSE;
+  if (util == NULL)
+    {
+      /* an earlier report's, which this one would otherwise seem to include */
+      g_autofree char *stale = g_build_filename (r->out_dir, "utilization.csv", NULL);
+      g_unlink (stale);
+    }
   *index_path = g_build_filename (r->out_dir, "index.html", NULL);
   return TRUE;
 }

@@ -55,6 +55,12 @@ typedef struct {
   GArray  *metric_values;    /* double, NaN for null                                 */
   double   total_s, train_samples, steps, strategy_bytes, peak_rss;   /* NaN if absent */
   GArray  *loss_step, *loss_value;   /* double: the step log (empty if none)           */
+  /* expert_utilization (an MoE strategy's): util_T experiences x util_E
+   * experts, each expert's fraction of the routed tokens, mean over the MoE
+   * layers; a row is NaN when the result has no entry for that experience.
+   * util NULL: none (or nothing usable) in the result. */
+  int64_t  util_T, util_E;
+  double  *util;
 } LfRptCell;
 
 /* One method of one section. */
@@ -75,6 +81,13 @@ typedef struct {
   double    *seen_mean;  /* n_rows, mean over seeds                    */
   /* training loss over steps, mean over the seeds logging that step    */
   GArray    *loss_step, *loss_mean;   /* double                         */
+  /* expert utilization, mean over the seeds with an entry for that
+   * experience (an expert a seed did not have yet counts 0 there):
+   * util_T x util_E, NaN rows where no seed has one; NULL when no seed has
+   * utilization.  util_seeds[e]: the seeds averaged at experience e. */
+  int64_t    util_T, util_E;
+  double    *util_mean;
+  int       *util_seeds;
 } LfRptMethod;
 
 /* A (scenario, dataset, model) section. */
@@ -156,6 +169,9 @@ void   lf_rpt_count_statuses (const LfReport *r, int counts[5]);
 /* leaderboard.csv and leaderboard.md as text (g_free it); docs/report.md. */
 char  *lf_rpt_write_csv (const LfReport *r);
 char  *lf_rpt_write_md (const LfReport *r);
+/* utilization.csv as text (g_free it), or NULL when no method has expert
+ * utilization; docs/report.md. */
+char  *lf_rpt_write_utilization_csv (const LfReport *r);
 
 /* ---- index.html (report-html.c) --------------------------------------------- */
 
@@ -176,6 +192,9 @@ char *lf_rpt_chart_loss (const LfRptSection *s, int size[2], GError **error);
  * primary metric. */
 char *lf_rpt_chart_scatter (const LfRptSection *s, int which, int size[2], GError **error);
 char *lf_rpt_chart_cd (const LfReport *r, int size[2], GError **error);
+/* The method's expert utilization: per experience a bar of the experts'
+ * mean fractions, stacked; NULL when it has none. */
+char *lf_rpt_chart_utilization (const LfRptSection *s, const LfRptMethod *m, int size[2], GError **error);
 
 /* Frees Cairo's font caches (fonts and their fontconfig patterns), once
  * every chart is drawn: a leak checker then sees nothing left. */

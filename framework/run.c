@@ -293,6 +293,7 @@ setup (Run *r, GError **error)
   r->ctx = (LfStrategyCtx) {
     .model = r->model, .opt = r->opt, .sc = r->sc, .ds = r->ds, .seed = r->seed,
     .experience = 0, .boundaries = TRUE, .report = json_object_new (),
+    .result = json_object_new (),
   };
   r->svt = r->si->vtable;
   if (S_HAS (r, create))
@@ -870,6 +871,15 @@ result_json (Run *r)
   json_node_set_object (rep, r->ctx.report);
   json_builder_add_value (b, rep);
 
+  /* the strategy's result-level members (lf_ctx_report_result_json keeps
+   * the host's own names out) */
+  g_autoptr (GList) extra = json_object_get_members (r->ctx.result);
+  for (GList *l = extra; l != NULL; l = l->next)
+    {
+      json_builder_set_member_name (b, l->data);
+      json_builder_add_value (b, json_node_copy (json_object_get_member (r->ctx.result, l->data)));
+    }
+
   json_builder_set_member_name (b, "versions");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "lifelong");
@@ -906,6 +916,8 @@ run_clear (Run *r)
     r->svt->destroy (r->strat);
   if (r->ctx.report)
     json_object_unref (r->ctx.report);
+  if (r->ctx.result)
+    json_object_unref (r->ctx.result);
   lf_editing_eval_free (r->editing);
   lf_optimizer_free (r->opt);
   lf_model_free (r->model);

@@ -1,6 +1,6 @@
 /* lifelong — what the host gives a strategy: the model, the optimizer, the
  * scenario's samples as batches, keyed randomness, and the result's
- * "strategy" section. */
+ * "strategy" section and strategy-given top-level members. */
 #include "host.h"
 #include <stdio.h>
 
@@ -135,17 +135,46 @@ lf_ctx_report_number (LfStrategyCtx *ctx, const char *key, double value)
   json_object_set_double_member (ctx->report, key, value);
 }
 
-void
-lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const char *json)
+/* json parsed for member key of obj; a warning from fn when it is not JSON. */
+static void
+set_json_member (JsonObject *obj, const char *fn, const char *key, const char *json)
 {
   g_autoptr (GError) error = NULL;
   JsonNode *node = json_from_string (json, &error);
   if (node == NULL)
     {
-      g_warning ("lf_ctx_report_json: %s is not JSON: %s", key, error ? error->message : "empty");
+      g_warning ("%s: %s is not JSON: %s", fn, key, error ? error->message : "empty");
       return;
     }
-  json_object_set_member (ctx->report, key, node);
+  json_object_set_member (obj, key, node);
+}
+
+void
+lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const char *json)
+{
+  set_json_member (ctx->report, "lf_ctx_report_json", key, json);
+}
+
+/* The members the host writes at the result's top level (framework/run.c's
+ * result_json, docs/running.md), and two a failed run's result may carry:
+ * a strategy cannot take them. */
+static const char *const host_result_keys[] = {
+  "schema_version", "status", "error", "reason", "config", "matrix_kind", "matrix", "matrix_rows",
+  "baseline", "metrics", "editing", "checkpoint", "bits_per_byte", "domains", "validation_matrix",
+  "validation_metrics", "time_s", "throughput", "peak_rss_bytes", "memory_bytes", "parameters",
+  "strategy", "versions",
+};
+
+void
+lf_ctx_report_result_json (LfStrategyCtx *ctx, const char *key, const char *json)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (host_result_keys); i++)
+    if (strcmp (key, host_result_keys[i]) == 0)
+      {
+        g_warning ("lf_ctx_report_result_json: %s is the host's own member of the result", key);
+        return;
+      }
+  set_json_member (ctx->result, "lf_ctx_report_result_json", key, json);
 }
 
 void

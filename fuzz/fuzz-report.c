@@ -1,8 +1,8 @@
 /* lifelong fuzzing — the files `lifelong report` reads (a matrix
  * directory's index.json, and a cell's result.json, status.json and step
  * log), then everything it computes and writes from them: grouping,
- * statistics, ranks, leaderboard.csv, leaderboard.md and index.html with
- * its Cairo charts (lf_rpt_read and the writers, kept in memory).
+ * statistics, ranks, leaderboard.csv, leaderboard.md, utilization.csv and
+ * index.html with its Cairo charts (lf_rpt_read and the writers, kept in memory).
  *
  * Input: index.json, result.json, status.json and result.steps.jsonl,
  * separated by NUL bytes; the last three are the files of cells/c0, the
@@ -87,6 +87,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   g_free (lf_rpt_write_csv (r));
   g_free (lf_rpt_write_md (r));
+  g_free (lf_rpt_write_utilization_csv (r));
   if (FUZZ_REPORT_HTML)
     {
       g_autoptr (GError) html_error = NULL;

@@ -124,6 +124,19 @@ mixed = json.dumps(index).encode()
 status = json.dumps({'status': 'failed', 'reason': 'exit 1: boom', 'exit_code': 1, 'signal': 0,
                      'wall_s': 0.5, 'log_tail': 'lifelong run: boom\n'}).encode()
 open(f'{dst}/matrix-mixed', 'wb').write(b'\0'.join([mixed, part('result.json'), status, part('result.steps.jsonl')]))
+# an MoE strategy's top-level expert_utilization (docs/moe.md), one layer
+# with counts only and one malformed, an experience without layers
+res = json.loads(part('result.json'))
+res['expert_utilization'] = [
+    {'experience': 0, 'tokens': 120, 'layers': {
+        'model.layers.0.mlp': {'tokens': 120, 'counts': [130, 110], 'fractions': [0.541667, 0.458333]},
+        'model.layers.1.mlp': {'tokens': 120, 'counts': [100, 140]}}},
+    {'experience': 1, 'tokens': 120, 'layers': {
+        'model.layers.0.mlp': {'tokens': 120, 'counts': [60, 50, 70, 60], 'fractions': [0.25, 0.208333, 0.291667, 0.25]},
+        'model.layers.1.mlp': {'fractions': ['x', 2]}}},
+    {'experience': 2, 'layers': {}}]
+open(f'{dst}/matrix-moe', 'wb').write(b'\0'.join([ok, json.dumps(res, indent=2).encode(), part('status.json'),
+                                                   part('result.steps.jsonl')]))
 EOF
 
 # ---- params: every bundled plugin's table, with a section using its defaults

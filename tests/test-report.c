@@ -194,6 +194,18 @@ check_pngs (const char *html)
   return n;
 }
 
+/* `lifelong report M --quiet`, which must succeed; returns M/report. */
+static char *
+report_of (const char *m)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = run_cli (&out, &err, "report", m, "--quiet", NULL);
+  if (rc != 0)
+    g_printerr ("%s", err);
+  g_assert_cmpint (rc, ==, 0);
+  return g_build_filename (m, "report", NULL);
+}
+
 /* ---- the matrix made by hand --------------------------------------------------- */
 
 /* Two scenarios x three methods x three seeds; every ok cell's matrix is
@@ -574,12 +586,7 @@ test_unreadable_result (void)
               "{\"id\": \"0000000000000004\", \"method\": \"naive\", \"strategy\": \"naive\", \"model\": \"mlp\","
               " \"dataset\": \"synthetic\", \"scenario\": \"class-incremental\", \"seed\": 3, \"status\": \"ok\"}"
               "]}");
-  g_autofree char *out = NULL, *err = NULL;
-  int rc = run_cli (&out, &err, "report", m, "--quiet", NULL);
-  if (rc != 0)
-    g_printerr ("%s", err);
-  g_assert_cmpint (rc, ==, 0);
-  g_autofree char *rep = g_build_filename (m, "report", NULL);
+  g_autofree char *rep = report_of (m);
   g_autofree char *csv = read_file (rep, "leaderboard.csv");
   g_autoptr (GPtrArray) rows = csv_parse (csv);
   GPtrArray *row = csv_row (rows, "class-incremental", "naive");
@@ -598,6 +605,128 @@ test_unreadable_result (void)
   /* one section, one method: curves, forgetting, two scatters and a heatmap
    * (no step logs: no loss chart; one method: no CD diagram) */
   g_assert_cmpuint (check_pngs (html), ==, 5);
+}
+
+/* ---- expert utilization ------------------------------------------------------------ */
+
+/* A result of result_json with extra top-level members (text after a comma). */
+static char *
+result_with (double A, int seed, const char *extra)
+{
+  g_autofree char *base = result_json (A, 0.1, seed);
+  base[strlen (base) - 1] = '\0';   /* the closing brace */
+  return g_strdup_printf ("%s, %s}", base, extra);
+}
+
+/* utilization.csv's fraction_mean (NaN: no row) and seeds of (method, experience, expert) */
+static double
+util_row (GPtrArray *rows, const char *method, int e, int x, int *seeds)
+{
+  char es[16], xs[16];
+  g_snprintf (es, sizeof es, "%d", e);
+  g_snprintf (xs, sizeof xs, "%d", x);
+  for (guint i = 1; i < rows->len; i++)
+    if (strcmp (csv_get (rows, rows->pdata[i], "method"), method) == 0
+        && strcmp (csv_get (rows, rows->pdata[i], "experience"), es) == 0
+        && strcmp (csv_get (rows, rows->pdata[i], "expert"), xs) == 0)
+      {
+        *seeds = (int) csv_num (rows, rows->pdata[i], "seeds");
+        return csv_num (rows, rows->pdata[i], "fraction_mean");
+      }
+  return NAN;
+}
+
+/* Results carrying expert_utilization (the MoE strategies'): the numbers
+ * in utilization.csv are the means over layers and seeds worked out here,
+ * experts added later count 0 before, malformed entries and layers are
+ * left out (never fatal), a result written before the member moved to the
+ * top level ("strategy"'s) is read too, and the page gets one stacked-bar
+ * chart per method that has utilization, as a decodable PNG.  A report
+ * without utilization writes no utilization.csv. */
+static void
+test_expert_utilization (void)
+{
+  g_autofree char *m = g_build_filename (tmp, "moe", NULL);
+  /* lifelong-moe seed 0: two layers, 2 then 4 experts;
+   *   experience 0: mean of (.6, .4) and (.4, .6) = (.5, .5)
+   *   experience 1: mean of (.1, .2, .3, .4) and (.3, .2, .1, .4) = (.2, .2, .2, .4) */
+  const char *u0 = "\"expert_utilization\": ["
+    "{\"experience\": 0, \"tokens\": 100, \"layers\": {"
+    "  \"l0\": {\"tokens\": 100, \"counts\": [120, 80], \"fractions\": [0.6, 0.4]},"
+    "  \"l1\": {\"tokens\": 100, \"counts\": [80, 120], \"fractions\": [0.4, 0.6]}}},"
+    "{\"experience\": 1, \"tokens\": 100, \"layers\": {"
+    "  \"l0\": {\"fractions\": [0.1, 0.2, 0.3, 0.4]}, \"l1\": {\"fractions\": [0.3, 0.2, 0.1, 0.4]}}}]";
+  /* seed 1: experience 0 from counts alone (30:10 -> .75, .25); experience
+   * 1 from its one good layer (the others: a string, a fraction above 1,
+   * an empty array, not an object) */
+  const char *u1 = "\"expert_utilization\": ["
+    "{\"experience\": 0, \"layers\": {\"l0\": {\"counts\": [30, 10]}}},"
+    "{\"experience\": 1, \"layers\": {\"l0\": {\"fractions\": [0.25, 0.25, 0.25, 0.25]},"
+    "  \"l1\": {\"fractions\": [\"x\", 0.5]}, \"l2\": {\"fractions\": [2.0, 0]},"
+    "  \"l3\": {\"fractions\": []}, \"l4\": 7}},"
+    "\"junk\", {\"experience\": -1, \"layers\": {}}, {\"experience\": 2.5}, {\"experience\": 9, \"layers\": []}]";
+  /* moe: an older result, the member under "strategy"; experience 1 has
+   * no usable entry (n/a) */
+  const char *u2 = "\"strategy\": {\"expert_utilization\": ["
+    "{\"experience\": 0, \"layers\": {\"a\": {\"fractions\": [0.7, 0.3]}}},"
+    "{\"experience\": 1, \"layers\": {\"a\": {\"fractions\": null}}}]}";
+  /* naive: garbage where the member would be */
+  const char *u3 = "\"expert_utilization\": {\"experience\": 0}";
+  struct { const char *method, *util; int seed; } cells[] = {
+    { "lifelong-moe", u0, 0 }, { "lifelong-moe", u1, 1 }, { "moe", u2, 0 }, { "naive", u3, 0 },
+  };
+  GString *idx = g_string_new ("{\"cells\": [");
+  for (guint k = 0; k < G_N_ELEMENTS (cells); k++)
+    {
+      g_autofree char *id = g_strdup_printf ("u%u", k);
+      g_autofree char *dir = g_build_filename (m, "cells", id, NULL);
+      g_autofree char *res = result_with (0.5 + 0.01 * k, cells[k].seed, cells[k].util);
+      write_file (dir, "result.json", res);
+      g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\", \"model\": "
+                                   "\"transformer\", \"dataset\": \"fortunes\", \"scenario\": "
+                                   "\"continual-pretraining\", \"seed\": %d, \"status\": \"ok\"}",
+                              k ? ", " : "", id, cells[k].method, cells[k].method, cells[k].seed);
+    }
+  g_string_append (idx, "]}");
+  write_file (m, "index.json", idx->str);
+  g_string_free (idx, TRUE);
+  g_autofree char *rep = report_of (m);
+  g_autofree char *csv = read_file (rep, "utilization.csv");
+  g_test_message ("utilization.csv:\n%s", csv);
+  g_autoptr (GPtrArray) rows = csv_parse (csv);
+  /* lifelong-moe: 2 experiences x 4 experts; moe: experience 0 x 2 experts */
+  g_assert_cmpuint (rows->len, ==, 1 + 8 + 2);
+  static const double want[2][4] = { { 0.625, 0.375, 0, 0 }, { 0.225, 0.225, 0.225, 0.325 } };
+  for (int e = 0; e < 2; e++)
+    for (int x = 0; x < 4; x++)
+      {
+        int seeds = 0;
+        g_assert_cmpfloat_with_epsilon (util_row (rows, "lifelong-moe", e, x, &seeds), want[e][x], 1e-9);
+        g_assert_cmpint (seeds, ==, 2);
+      }
+  int seeds = 0;
+  g_assert_cmpfloat_with_epsilon (util_row (rows, "moe", 0, 0, &seeds), 0.7, 1e-9);
+  g_assert_cmpint (seeds, ==, 1);
+  g_assert_cmpfloat_with_epsilon (util_row (rows, "moe", 0, 1, &seeds), 0.3, 1e-9);
+  g_assert_true (isnan (util_row (rows, "moe", 1, 0, &seeds)));
+  g_assert_true (isnan (util_row (rows, "naive", 0, 0, &seeds)));
+  g_assert_cmpstr (csv_get (rows, rows->pdata[1], "scenario"), ==, "continual-pretraining");
+  g_assert_cmpstr (csv_get (rows, rows->pdata[1], "strategy"), ==, "lifelong-moe");
+  /* the page: a utilization chart for the two MoE methods, not for naive */
+  g_autofree char *html = read_file (rep, "index.html");
+  g_assert_nonnull (strstr (html, "<h3>Expert utilization</h3>"));
+  g_assert_nonnull (strstr (html, "alt=\"expert utilization of lifelong-moe\""));
+  g_assert_nonnull (strstr (html, "alt=\"expert utilization of moe\""));
+  g_assert_null (strstr (html, "alt=\"expert utilization of naive\""));
+  /* the CD diagram, curves, forgetting, two scatters, three heatmaps, two
+   * utilization charts */
+  g_assert_cmpuint (check_pngs (html), ==, 10);
+  /* the hand-made matrix has no utilization: no utilization.csv, no section */
+  ensure_report ();
+  g_autofree char *none = g_build_filename (report_dir, "utilization.csv", NULL);
+  g_assert_false (g_file_test (none, G_FILE_TEST_EXISTS));
+  g_autofree char *plain = read_file (report_dir, "index.html");
+  g_assert_null (strstr (plain, "Expert utilization"));
 }
 
 static void
@@ -781,6 +910,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/default-out", test_default_out);
   g_test_add_func ("/report/unreadable-result", test_unreadable_result);
   g_test_add_func ("/report/loss-direction", test_loss_direction);
+  g_test_add_func ("/report/expert-utilization", test_expert_utilization);
   g_test_add_func ("/report/errors", test_errors);
   g_test_add_func ("/report/browser", test_browser);
   int rc = g_test_run ();

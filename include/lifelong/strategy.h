@@ -149,6 +149,13 @@ LfTensor         *lf_ctx_task_loss (LfStrategyCtx *ctx, const LfBatch *batch, co
 /* Figures for the result's "strategy" section. */
 void              lf_ctx_report_number (LfStrategyCtx *ctx, const char *key, double value);
 void              lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const char *json);
+/* Since ABI 1.2.  A member of the result's top level, beside "matrix" and
+ * "metrics", for a figure every method of its kind reports and readers
+ * look for there (the MoE strategies' "expert_utilization",
+ * docs/running.md).  The host's own members ("matrix", "metrics",
+ * "strategy", ...) cannot be taken: such a key, or json that is not JSON,
+ * is left out with a warning.  Reported again, the key is replaced. */
+void              lf_ctx_report_result_json (LfStrategyCtx *ctx, const char *key, const char *json);
 /* A line in the run's log. */
 void              lf_ctx_log (LfStrategyCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 

@@ -264,6 +264,8 @@ lmoe_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
   moe_base_save (&s->b, st);
   if (s->hash_frozen->len > 0)
     lf_state_put_bytes (st, "lifelong-moe.hash_frozen", s->hash_frozen->data, s->hash_frozen->len * sizeof (uint64_t));
+  /* a minimum over experiences: the resumed run's report needs the earlier ones */
+  lf_state_put_bytes (st, "lifelong-moe.new_grad_min", &s->new_grad_min, sizeof s->new_grad_min);
   return TRUE;
 }
 
@@ -279,6 +281,9 @@ lmoe_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
   g_array_set_size (s->hash_frozen, 0);
   if (h)
     g_array_append_vals (s->hash_frozen, h, (guint) (n / sizeof (uint64_t)));
+  const void *g = lf_state_get_bytes (st, "lifelong-moe.new_grad_min", &n);
+  if (g && n == sizeof s->new_grad_min)
+    memcpy (&s->new_grad_min, g, n);
   return TRUE;
 }
 

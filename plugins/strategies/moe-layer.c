@@ -486,7 +486,7 @@ moe_base_report (MoeBase *b, LfStrategyCtx *ctx)
   for (guint i = 0; i < b->util->len; i++)
     g_string_append_printf (j, "%s%s", i ? ", " : "", (const char *) b->util->pdata[i]);
   g_string_append (j, "]");
-  lf_ctx_report_json (ctx, "expert_utilization", j->str);
+  lf_ctx_report_result_json (ctx, "expert_utilization", j->str);   /* top level: docs/moe.md */
   g_string_free (j, TRUE);
   GString *paths = g_string_new ("[");
   GString *counts = g_string_new ("[");
@@ -512,6 +512,8 @@ moe_base_save (MoeBase *b, LfState *st)
 {
   lf_state_put_int (st, "moe.groups", b->layers->len ? moe_layer_n_groups (b->layers->pdata[0]) : 0);
   lf_state_put_int (st, "moe.util", b->util->len);
+  lf_state_put_int (st, "moe.min_k", b->min_k);   /* over every training forward so far */
+  lf_state_put_int (st, "moe.max_k", b->max_k);
   for (guint i = 0; i < b->util->len; i++)
     {
       g_autofree char *key = g_strdup_printf ("moe.util.%u", i);
@@ -533,6 +535,8 @@ moe_base_load (MoeBase *b, const LfState *st, int64_t grow, GError **error)
   for (guint i = 0; i < b->layers->len; i++)
     while (moe_layer_n_groups (b->layers->pdata[i]) < groups)
       moe_layer_add_group (b->layers->pdata[i], grow, FALSE, 0);
+  lf_state_get_int (st, "moe.min_k", &b->min_k);   /* absent in older checkpoints: kept */
+  lf_state_get_int (st, "moe.max_k", &b->max_k);
   g_ptr_array_set_size (b->util, 0);
   for (int64_t i = 0; i < nu; i++)
     {

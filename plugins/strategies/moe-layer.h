@@ -92,9 +92,10 @@ void      moe_base_clear (MoeBase *b);
 LfTensor *moe_base_loss (MoeBase *b, LfTensor *loss);
 /* The utilization of experience e from the layers' counters (then reset). */
 void      moe_base_end_experience (MoeBase *b, int64_t e);
-/* "expert_utilization" (per experience: tokens, per layer counts and
- * fractions), "moe_layers", "experts_per_layer", "top_k",
- * "experts_per_token_min/max", "aux_loss_last". */
+/* The result's top-level "expert_utilization" (per experience: tokens, per
+ * layer counts and fractions); in its "strategy" section "moe_layers",
+ * "experts_per_layer", "top_k", "experts_per_token_min/max",
+ * "aux_loss_last". */
 void      moe_base_report (MoeBase *b, LfStrategyCtx *ctx);
 /* Closes two JSON arrays under construction ("[1, 2"), reports them as
  * key_a and key_b and frees them. */

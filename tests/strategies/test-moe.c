@@ -9,7 +9,10 @@
  *   - cl-moe: the momentum merge is the formula on hand-made tensors, the
  *     lambdas it applied follow the shared/specific/other rule from the
  *     experts each task used most;
- *   - every method: expert_utilization per experience sums to the tokens.
+ *   - every method: expert_utilization per experience, at the result's top
+ *     level (not in its "strategy" section), sums to the tokens;
+ *   - lifelong-moe killed after experience 1 and resumed gives the
+ *     uninterrupted matrix, utilization and figures.
  * Tiny configs: the transformer d_model 32, 2 layers, context 32, on
  * Debian's fortunes (continual pre-training). */
 #include "cli.h"
@@ -157,17 +160,23 @@ test_momentum_formula (void)
 
 /* ---- the strategies, through the executable --------------------------------- */
 
-static JsonObject *
-run_strategy (const char *name, const char *strategy, int domains)
+static char *
+strategy_config (const char *strategy, int domains)
 {
   const char *doms = domains == 3 ? "[\"en/computers\", \"en/science\", \"de/computer\"]"
                                   : "[\"en/computers\", \"en/science\"]";
-  g_autofree char *text = g_strdup_printf (
+  return g_strdup_printf (
     "{\"model\": {\"name\": \"transformer\", \"d_model\": 32, \"layers\": 2, \"heads\": 2, \"context\": 32},"
     " \"strategy\": %s, \"dataset\": {\"name\": \"fortunes\", \"domains\": %s},"
     " \"scenario\": {\"type\": \"continual-pretraining\", \"context\": 32},"
     " \"train\": {\"batch_size\": 16, \"lr\": 0.003, \"tokens\": 2000}, \"seed\": 0, \"threads\": 1}",
     strategy, doms);
+}
+
+static JsonObject *
+run_strategy (const char *name, const char *strategy, int domains)
+{
+  g_autofree char *text = strategy_config (strategy, domains);
   return cli_run_text (name, text);
 }
 
@@ -184,7 +193,10 @@ figure_array (JsonObject *res, const char *key)
 static void
 check_utilization (JsonObject *res, int64_t n_exp, int64_t k, int64_t kmax)
 {
-  JsonArray *u = figure_array (res, "expert_utilization");
+  /* one place: the top level */
+  g_assert_false (json_object_has_member (json_object_get_object_member (res, "strategy"), "expert_utilization"));
+  g_assert_true (json_object_has_member (res, "expert_utilization"));
+  JsonArray *u = json_object_get_array_member (res, "expert_utilization");
   g_assert_cmpint (json_array_get_length (u), ==, n_exp);
   for (guint e = 0; e < json_array_get_length (u); e++)
     {
@@ -294,6 +306,44 @@ test_cl_moe (void)
       }
 }
 
+/* lifelong-moe (growing at experiences 1 and 2) killed right after the
+ * checkpoint of experience 1 (index 1: the model has grown once) and
+ * resumed: the matrix, the utilization of every experience (the earlier
+ * ones from the checkpoint) and the figures are the uninterrupted run's. */
+static void
+test_lifelong_moe_resume (void)
+{
+  if (!have_fortunes ())
+    return;
+  g_autofree char *text = strategy_config ("{\"name\": \"lifelong-moe\", \"experts\": 2, \"top_k\": 1, \"grow\": 1}", 3);
+  g_autofree char *cfg = cli_write ("lmoe-resume.json", text);
+  g_autoptr (JsonObject) full = cli_run (cfg, "lmoe-full.json", NULL, NULL);
+  g_assert_nonnull (full);
+  g_setenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE", "1", TRUE);
+  g_autofree char *err = NULL;
+  JsonObject *none = cli_run (cfg, "lmoe-cut.json", NULL, &err);
+  g_unsetenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE");
+  g_assert_null (none);
+  /* it died after writing the checkpoint the resume starts from */
+  g_autofree char *folder = g_path_get_dirname (cfg);
+  g_autofree char *ckpt = g_build_filename (folder, "lmoe-cut.ckpt.safetensors", NULL);
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_IS_REGULAR));
+  const char *resume[] = { "--resume", NULL };
+  g_autofree char *rerr = NULL;
+  g_autoptr (JsonObject) resumed = cli_run (cfg, "lmoe-cut.json", resume, &rerr);
+  if (resumed == NULL)
+    g_printerr ("%s", rerr);
+  g_assert_nonnull (resumed);
+  check_utilization (resumed, 3, 1, 1);
+  static const char *const keys[] = { "matrix", "expert_utilization", "strategy" };
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      g_autofree char *a = cli_member_json (full, keys[i]), *b = cli_member_json (resumed, keys[i]);
+      g_test_message ("%s: %s", keys[i], b);
+      g_assert_cmpstr (a, ==, b);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -305,6 +355,7 @@ main (int argc, char **argv)
   g_test_add_func ("/moe/moe/utilization", test_moe_baseline);
   g_test_add_func ("/moe/lifelong-moe/frozen-new-grad-top-k", test_lifelong_moe);
   g_test_add_func ("/moe/cl-moe/merge-rule", test_cl_moe);
+  g_test_add_func ("/moe/lifelong-moe/resume", test_lifelong_moe_resume);
   int rc = g_test_run ();
   cli_cleanup ();
   return rc;
