@@ -83,7 +83,6 @@ join (const void *a, int64_t na, const void *b, int64_t nb, size_t sz)
 LfBatch *
 lf_ctx_concat_batches (LfStrategyCtx *ctx, const LfBatch *a, const LfBatch *b)
 {
-  (void) ctx;
   g_return_val_if_fail (a->split == b->split, NULL);
   LfBatch *c = lf_arena_alloc (sizeof (LfBatch));
   memset (c, 0, sizeof *c);
@@ -98,7 +97,10 @@ lf_ctx_concat_batches (LfStrategyCtx *ctx, const LfBatch *a, const LfBatch *b)
     }
   int64_t per_tok = a->seq_len > 0 ? a->seq_len : 1;
   c->tokens = join (a->tokens, a->n * per_tok, b->tokens, b->n * per_tok, sizeof (int32_t));
-  c->labels = join (a->labels, a->n * per_tok, b->labels, b->n * per_tok, sizeof (int32_t));
+  /* a language model's labels are next-token targets (n, seq_len); a
+   * classifier's (text classification included) one per sample */
+  int64_t per_label = ctx->sc->lm ? per_tok : 1;
+  c->labels = join (a->labels, a->n * per_label, b->labels, b->n * per_label, sizeof (int32_t));
   c->task_ids = join (a->task_ids, a->n, b->task_ids, b->n, sizeof (int32_t));
   c->sample_ids = join (a->sample_ids, a->n, b->sample_ids, b->n, sizeof (int64_t));
   c->loss_mask = join (a->loss_mask, a->n * per_tok, b->loss_mask, b->n * per_tok, sizeof (uint8_t));

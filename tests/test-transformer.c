@@ -1000,6 +1000,40 @@ test_checkpoint_new_head (void)
     g_free (cfgs[v]);
 }
 
+/* The classifier strategies on the transformer as a text classifier (which
+ * fortunes domain a fortune is from, two experiences of two domains):
+ * every one finishes with a 2 x 2 accuracy matrix.  Replay concatenates
+ * batches of sequences whose labels are one per sample (ER once joined
+ * them as next-token targets, seq_len per sample, and trained on garbage
+ * labels until cross_entropy aborted). */
+static void
+test_text_classification_strategies (void)
+{
+  if (!have_fortunes ())
+    return;
+  const char *strategies[] = { "naive", "er", "derpp", "agem", "gdumb", "ewc", "lwf", "lora", "adapter" };
+  for (guint k = 0; k < G_N_ELEMENTS (strategies); k++)
+    {
+      g_autofree char *text = g_strdup_printf (
+        "{\"model\": {\"name\": \"transformer\", \"d_model\": 32, \"layers\": 1, \"heads\": 2, \"context\": 32},"
+        " \"strategy\": {\"name\": \"%s\"},"
+        " \"dataset\": {\"name\": \"fortunes\", \"domains\": [\"en/computers\", \"en/science\", \"de/computer\", "
+        "\"it/computer\"]},"
+        " \"scenario\": {\"type\": \"text-classification\", \"context\": 32, \"experiences\": 2},"
+        " \"train\": {\"batch_size\": 16, \"lr\": 0.003, \"epochs\": 1}, \"seed\": 0}", strategies[k]);
+      g_autofree char *name = g_strconcat ("tc-", strategies[k], NULL);
+      g_autofree char *file = g_strconcat (name, ".json", NULL);
+      g_autofree char *cfg = path_in (file);
+      g_assert_true (g_file_set_contents (cfg, text, -1, NULL));
+      g_autoptr (JsonObject) res = run_ok (cfg, name, NULL);
+      JsonArray *m = json_object_get_array_member (res, "matrix");
+      g_assert_cmpuint (json_array_get_length (m), ==, 2);
+      double a = json_object_get_double_member (json_object_get_object_member (res, "metrics"), "average_accuracy");
+      g_assert_true (a >= 0 && a <= 1);
+      g_test_message ("%s: average accuracy %.3f", strategies[k], a);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1023,6 +1057,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transformer/generate/fortunes", test_generate_fortunes);
   g_test_add_func ("/transformer/strategies", test_strategies);
   g_test_add_func ("/transformer/strategies/cumulative-forgets-less", test_cumulative_forgets_less);
+  g_test_add_func ("/transformer/strategies/text-classification", test_text_classification_strategies);
   int rc = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
   if (system (cmd) != 0)
