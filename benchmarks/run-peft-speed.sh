@@ -6,7 +6,8 @@
 # methods run one after another, REPEATS rounds interleaved, best of each
 # kept: the ratio to full fine-tuning in the same invocation is the figure
 # (a matrix's cells share the machine with each other, so its tokens/s are
-# not comparable).
+# not comparable).  EWC and ER are left out: in a first experience they
+# have nothing to replay or penalise (their cost: run-overhead.sh).
 #
 #   bash benchmarks/run-peft-speed.sh      # REPEATS=2 THREADS=1
 set -euo pipefail
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 REPEATS=${REPEATS:-2}
 THREADS=${THREADS:-1}
-METHODS=${METHODS:-"naive ewc er lora o-lora inflora prompt l2p prefix adapter"}
+METHODS=${METHODS:-"naive lora o-lora inflora prompt l2p prefix adapter"}
 OUT=${OUT:-$BUILD/bench/peft-speed}
 base=$BUILD/bench/peft/base
 [ -f "$base/model.safetensors" ] || { echo "run-peft-speed: no $base (run benchmarks/run-peft.sh first)" >&2; exit 1; }
