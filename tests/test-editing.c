@@ -1,10 +1,12 @@
 /* lifelong tests — knowledge editing (docs/editing.md): the facts
  * generator in process; the knowledge-editing scenario, the model cache and
- * the ft-l / ft-ewc editors through the executable, on a tiny model. */
+ * the ft-l / ft-ewc / grace editors through the executable, on a tiny model;
+ * GRACE's codebook rules in process (plugins/strategies/grace-codebook.c). */
 #include "strategies/cli.h"
 #include "host.h"
 #include "plugin-private.h"
 #include "safetensors.h"
+#include "../plugins/strategies/grace-codebook.h"
 #include <math.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
@@ -233,18 +235,15 @@ test_unedited (void)
   g_assert_true (JSON_NODE_HOLDS_NULL (json_array_get_element (row0, 1)));
 }
 
-/* ft-l trains one down_proj: every other weight is bitwise the base
- * model's; and editing raises reliability over the unedited model. */
-static void
-test_ftl_only_layer (void)
+/* Compares the saved model of run r (saved_dir) with its base model
+ * tensor by tensor: `trained` (or NULL) must differ, every other tensor
+ * must be bitwise equal (each that is not is printed and counted). */
+static int
+count_changed_tensors (JsonObject *r, const char *saved_dir, const char *trained)
 {
-  g_autofree char *saved = cli_write ("ftl-model", "");
-  g_unlink (saved);
-  const char *extra[] = { "--save-model", saved, NULL };
-  g_autoptr (JsonObject) r = run_editing ("ftl", "{\"name\": \"ft-l\", \"steps\": 20, \"lr\": 0.05}", 4, "[1]", extra);
   const char *dir = json_object_get_string_member (json_object_get_object_member (r, "checkpoint"), "path");
   g_autofree char *wb = g_build_filename (dir, "model.safetensors", NULL);
-  g_autofree char *we = g_build_filename (saved, "model.safetensors", NULL);
+  g_autofree char *we = g_build_filename (saved_dir, "model.safetensors", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (LfSafetensors) sb = lf_safetensors_open (wb, &error);
   g_assert_no_error (error);
@@ -263,7 +262,7 @@ test_ftl_only_layer (void)
       for (int d = 0; d < nd_b; d++)
         numel *= sh_b[d];
       gboolean same = memcmp (vb, ve, (size_t) numel * sizeof (float)) == 0;
-      if (g_str_equal (*nm, "model.layers.1.mlp.down_proj.weight"))   /* the middle of 2 layers */
+      if (trained && g_str_equal (*nm, trained))
         g_assert_false (same);
       else if (!same)
         {
@@ -271,7 +270,20 @@ test_ftl_only_layer (void)
           changed++;
         }
     }
-  g_assert_cmpint (changed, ==, 0);
+  return changed;
+}
+
+/* ft-l trains one down_proj: every other weight is bitwise the base
+ * model's; and editing raises reliability over the unedited model. */
+static void
+test_ftl_only_layer (void)
+{
+  g_autofree char *saved = cli_write ("ftl-model", "");
+  g_unlink (saved);
+  const char *extra[] = { "--save-model", saved, NULL };
+  g_autoptr (JsonObject) r = run_editing ("ftl", "{\"name\": \"ft-l\", \"steps\": 20, \"lr\": 0.05}", 4, "[1]", extra);
+  /* the middle of 2 layers */
+  g_assert_cmpint (count_changed_tensors (r, saved, "model.layers.1.mlp.down_proj.weight"), ==, 0);
   g_assert_cmpfloat (cli_strategy_figure (r, "layer"), ==, 1);
   /* right after it, the first edit is more reliable than before it */
   double before = json_array_get_double_element (json_object_get_array_member (r, "baseline"), 0);
@@ -287,6 +299,116 @@ test_ftewc (void)
   g_assert_cmpfloat (cli_strategy_figure (r, "fisher_total"), >, 0);
   g_assert_cmpfloat (cli_strategy_figure (r, "fisher_samples_used"), ==, 16);
   g_assert_true (isfinite (cli_metric (r, "locality")));
+}
+
+/* ---- grace ---------------------------------------------------------------- */
+
+/* The codebook's rules on hand-made 2-d keys: add, expand (same answer),
+ * covered, split (another answer: disjoint radii of half the distance),
+ * lookups inside and outside the radii; never more entries than updates;
+ * the save / load round trip. */
+static void
+test_grace_codebook (void)
+{
+  GraceCodebook cb;
+  grace_codebook_init (&cb, 2, 3);
+  const int32_t A[] = { 65, 66 }, B[] = { 67 };
+  const LfReal v[3] = { 1, 2, 3 };
+  int64_t e, updates = 0;
+  const LfReal k0[2] = { 0, 0 }, k1[2] = { 1.5, 0 }, k2[2] = { 0, 0.5 }, k3[2] = { 0, -1 }, far[2] = { 10, 10 };
+  g_assert_cmpint (grace_codebook_lookup (&cb, k0), ==, -1);   /* empty: nothing replaced */
+  g_assert_cmpint (grace_codebook_update (&cb, k0, A, 2, v, 1.0, &e), ==, GRACE_ADDED);
+  g_assert_cmpint (e, ==, 0);
+  g_assert_cmpfloat (cb.eps[0], ==, 1.0);
+  g_assert_cmpint (grace_codebook_lookup (&cb, k1), ==, -1);   /* 1.5 > radius 1 */
+  /* same answer, balls overlap (1.5 <= 1 + 1), outside the radius: expand */
+  g_assert_cmpint (grace_codebook_update (&cb, k1, A, 2, v, 1.0, &e), ==, GRACE_EXPANDED);
+  g_assert_cmpint (e, ==, 0);
+  g_assert_cmpfloat (cb.eps[0], ==, 1.5);
+  g_assert_cmpint (grace_codebook_lookup (&cb, k1), ==, 0);
+  /* same answer inside the radius: covered, nothing changes */
+  g_assert_cmpint (grace_codebook_update (&cb, k2, A, 2, v, 1.0, &e), ==, GRACE_COVERED);
+  g_assert_cmpint (cb.n, ==, 1);
+  /* another answer (a prefix of A is not A) at distance 1: split */
+  g_assert_cmpint (grace_codebook_update (&cb, k3, A, 1, v, 1.0, &e), ==, GRACE_SPLIT);
+  g_assert_cmpint (e, ==, 1);
+  g_assert_cmpint (cb.n, ==, 2);
+  g_assert_cmpfloat (cb.eps[1], ==, 0.5);
+  g_assert_cmpfloat (cb.eps[0], <, 0.5);
+  g_assert_cmpfloat (cb.eps[0], >, 0.5 - 1e-12);
+  g_assert_cmpfloat (cb.eps[1], <=, 0.5);   /* with eps[0] < 0.5: disjoint balls (distance 1) */
+  g_assert_cmpint (grace_codebook_lookup (&cb, k0), ==, 0);
+  g_assert_cmpint (grace_codebook_lookup (&cb, k3), ==, 1);
+  g_assert_cmpint (grace_codebook_lookup (&cb, k1), ==, -1);  /* the expanded cover is gone */
+  /* a split never grows a radius: a key with radius 0.5 - , eps_init 3 */
+  const LfReal k4[2] = { 0, 0.9 };
+  g_assert_cmpint (grace_codebook_update (&cb, k4, B, 1, v, 3.0, &e), ==, GRACE_SPLIT);
+  g_assert_cmpfloat (cb.eps[0], <, 0.45);
+  g_assert_cmpfloat_with_epsilon (cb.eps[2], 0.45, 1e-6);
+  g_assert_cmpint (grace_codebook_update (&cb, far, B, 1, v, 1.0, &e), ==, GRACE_ADDED);
+  updates = 6;
+  g_assert_cmpint (cb.n, <=, updates);
+  g_assert_cmpint (cb.n_added + cb.n_split, ==, cb.n);
+  g_assert_cmpint (cb.n_expanded, ==, 1);
+  g_assert_cmpint (cb.n_split, ==, 2);
+  cb.values[4 * 3 + 1] = 42;
+
+  /* save / load */
+  LfState *st = lf_state_new ();
+  grace_codebook_save (&cb, st);
+  GraceCodebook back;
+  grace_codebook_init (&back, 2, 3);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (grace_codebook_load (&back, st, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (back.n, ==, cb.n);
+  g_assert_cmpmem (back.keys, cb.n * 2 * sizeof (LfReal), cb.keys, cb.n * 2 * sizeof (LfReal));
+  g_assert_cmpmem (back.values, cb.n * 3 * sizeof (LfReal), cb.values, cb.n * 3 * sizeof (LfReal));
+  g_assert_cmpmem (back.eps, cb.n * sizeof (double), cb.eps, cb.n * sizeof (double));
+  g_assert_cmpint (back.n_split, ==, 2);
+  g_assert_cmpint (back.n_expanded, ==, 1);
+  g_assert_cmpuint (grace_codebook_bytes (&back), ==, grace_codebook_bytes (&cb));
+  for (int64_t i = 0; i < cb.n; i++)
+    g_assert_true (g_bytes_equal (g_ptr_array_index (back.answers, i), g_ptr_array_index (cb.answers, i)));
+  /* the same rules after loading: k3's answer again is covered by its key */
+  g_assert_cmpint (grace_codebook_update (&back, k3, A, 1, v, 1.0, &e), ==, GRACE_COVERED);
+  g_assert_cmpint (e, ==, 1);
+  /* another layer's codebook does not load */
+  GraceCodebook other;
+  grace_codebook_init (&other, 4, 3);
+  g_assert_false (grace_codebook_load (&other, st, &error));
+  g_assert_error (error, LF_ERROR, LF_ERROR_INVALID);
+  grace_codebook_clear (&other);
+  grace_codebook_clear (&back);
+  grace_codebook_clear (&cb);
+  lf_state_free (st);
+}
+
+/* grace through the executable: locality exactly 1 at every point (no
+ * unrelated prompt reaches a key; eps_init fits the tiny model, whose keys
+ * are about 0.01 apart), the model's weights bitwise the base model's (the
+ * codebook is beside it, the hook returns the layer's own output when no
+ * position hits), edits that take, a codebook no bigger than the edits. */
+static void
+test_grace_run (void)
+{
+  g_autofree char *saved = cli_write ("grace-model", "");
+  g_unlink (saved);
+  const char *extra[] = { "--save-model", saved, NULL };
+  g_autoptr (JsonObject) r = run_editing ("grace", "{\"name\": \"grace\", \"steps\": 60, \"lr\": 0.1, \"eps_init\": 0.001}",
+                                          4, "[1, 2]", extra);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat (point (r, i, "locality"), ==, 1.0);
+  /* the tiny model (2 epochs) knows no object name, so no exact match
+   * (benchmarks/editing.json: exact-match reliability 1 at T = 1); at the
+   * token level the edits are more reliable than before them */
+  JsonObject *base = json_object_get_object_member (json_object_get_object_member (r, "editing"), "base_model");
+  g_assert_cmpfloat (cli_metric (r, "reliability"), >, json_object_get_double_member (base, "reliability"));
+  g_assert_cmpfloat (cli_strategy_figure (r, "codebook_size"), >=, 1);
+  g_assert_cmpfloat (cli_strategy_figure (r, "codebook_size"), <=, 4);
+  g_assert_cmpfloat (cli_strategy_figure (r, "added") + cli_strategy_figure (r, "splits"), ==,
+                     cli_strategy_figure (r, "codebook_size"));
+  g_assert_cmpint (count_changed_tensors (r, saved, NULL), ==, 0);
 }
 
 /* Bad values: exit 1 without a result, naming the field and the value. */
@@ -355,6 +477,8 @@ main (int argc, char **argv)
   g_test_add_func ("/editing/unedited-locality", test_unedited);
   g_test_add_func ("/editing/ft-l/only-its-layer", test_ftl_only_layer);
   g_test_add_func ("/editing/ft-ewc", test_ftewc);
+  g_test_add_func ("/editing/grace/codebook", test_grace_codebook);
+  g_test_add_func ("/editing/grace/run", test_grace_run);
   g_test_add_func ("/editing/config-errors", test_config_errors);
   int rc = g_test_run ();
   lf_registry_free (reg);
