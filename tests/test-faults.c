@@ -264,8 +264,11 @@ test_plugin_faults (void)
   g_autofree char *asan_opts = g_strconcat (asan ? asan : "", asan ? ":" : "", "handle_segv=0", NULL);
   g_autofree char *err = NULL;
   gint64 t0 = g_get_monotonic_time ();
+  /* the timeout leaves the other cells room to start and reach their
+   * fault on a loaded machine under ASan (at 5 s, fault-alloc once timed
+   * out before its first step at a load of 10 on 2 cores) */
   int rc = run (&err, (const char *[]) { "matrix", mp, "--out", out, "--plugin-path", fault_dir, "-j", "2",
-                                         "--cell-timeout", "5", "--cell-memory", "400", "--quiet", NULL },
+                                         "--cell-timeout", "15", "--cell-memory", "400", "--quiet", NULL },
                 (const char *[]) { "ASAN_OPTIONS", asan_opts, NULL });
   double wall = (double) (g_get_monotonic_time () - t0) / 1e6;
   g_test_message ("matrix of faulty plugins: %.1f s", wall);
