@@ -320,3 +320,93 @@ lf_penalty_sample_ids (LfStrategyCtx *ctx, int64_t e, int64_t max, const char *p
     }
   return ids;
 }
+
+/* ---- EWC's Fisher from predicted labels ---------------------------------- */
+
+/* The samples of a Fisher estimate, for lf_importance_add_per_sample. */
+typedef struct {
+  LfStrategyCtx *ctx;
+  const int64_t *ids;
+} FisherSamples;
+
+/* A language model's logits (n, T, V): each sample's mean over the
+ * positions its loss mask keeps of -log p(y^_t | x_<=t), y^_t the arg-max
+ * next token, summed over the n samples -> (1).  (The mean keeps F on the
+ * per-token scale of the training loss, whatever the sequence length.) */
+static LfTensor *
+fisher_lm_loss (const LfBatch *b, LfTensor *logits)
+{
+  const int64_t n = b->n, T = lf_tensor_dim (logits, 1), V = lf_tensor_dim (logits, 2);
+  const LfReal *z = lf_tensor_data (logits);
+  int32_t *yhat = lf_scope_alloc (sizeof (int32_t) * (size_t) (n * T));
+  LfReal *w = lf_scope_alloc (sizeof (LfReal) * (size_t) (n * T));
+  int64_t kept_samples = 0;
+  for (int64_t r = 0; r < n; r++)
+    {
+      int64_t k = 0;
+      for (int64_t t = 0; t < T; t++)
+        {
+          int64_t i = r * T + t;
+          gboolean keep = b->labels[i] >= 0 && (b->loss_mask == NULL || b->loss_mask[i]);
+          yhat[i] = -100;
+          if (!keep)
+            continue;
+          yhat[i] = 0;
+          for (int64_t c = 1; c < V; c++)
+            if (z[i * V + c] > z[i * V + yhat[i]])
+              yhat[i] = (int32_t) c;
+          k++;
+        }
+      for (int64_t t = 0; t < T; t++)
+        w[r * T + t] = k > 0 ? (LfReal) (1.0 / (double) k) : 0;
+      kept_samples += k > 0;
+    }
+  /* the weighted mean is sum_s mean_s / kept_samples */
+  LfCrossEntropyOptions o = LF_CROSS_ENTROPY_OPTIONS_INIT;
+  o.weights = w;
+  int64_t shape[2] = { n * T, V };
+  LfTensor *nll = lf_cross_entropy (lf_reshape (logits, 2, shape), yhat, &o);
+  return lf_scale (nll, (double) MAX (kept_samples, 1));
+}
+
+/* sum over samples [first, first + count) of -log p(y^|x), y^ the arg-max
+ * of each row's task-masked logits (a language model: fisher_lm_loss) */
+static LfTensor *
+fisher_sample_loss (void *user, int64_t first, int64_t count)
+{
+  FisherSamples *u = user;
+  LfBatch *b = lf_ctx_batch (u->ctx, u->ids + first, count);
+  LfModelOutput out;
+  lf_ctx_forward (u->ctx, b, FALSE, &out);
+  if (lf_tensor_ndim (out.logits) == 3)
+    return fisher_lm_loss (b, out.logits);
+  const LfReal *z = lf_tensor_data (out.logits);
+  int64_t C = lf_tensor_dim (out.logits, -1);
+  int32_t *yhat = lf_scope_alloc (sizeof (int32_t) * (size_t) count);
+  for (int64_t r = 0; r < count; r++)
+    {
+      yhat[r] = 0;
+      for (int64_t c = 1; c < C; c++)
+        if (z[r * C + c] > z[r * C + yhat[r]])
+          yhat[r] = (int32_t) c;
+    }
+  LfTensor *nll = lf_cross_entropy (out.logits, yhat, NULL);   /* the mean */
+  return count == 1 ? nll : lf_scale (nll, (double) count);
+}
+
+int64_t
+lf_fisher_predicted (LfImportance *into, LfStrategyCtx *ctx, int64_t e, int64_t max, int64_t batch)
+{
+  g_return_val_if_fail (into != NULL && ctx != NULL, 0);
+  int64_t N;
+  g_autofree int64_t *ids = lf_penalty_sample_ids (ctx, e, max, "ewc-fisher", &N);
+  if (N <= 0)
+    return 0;
+  FisherSamples u = { ctx, ids };
+  if (batch > 1)
+    lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N, batch,
+                                  fisher_sample_loss, &u, 1.0 / (double) N);
+  else   /* one pass per sample */
+    lf_importance_add_each_sample (into, LF_IMPORTANCE_SQUARED, N, fisher_sample_loss, &u, 1.0 / (double) N);
+  return N;
+}

@@ -93,55 +93,6 @@ online_ewc_after_step (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
   lf_anchored_penalty_after_step (((OnlineEwc *) self)->pen, ctx);
 }
 
-/* The samples of a Fisher estimate, for lf_importance_add_per_sample. */
-typedef struct {
-  LfStrategyCtx *ctx;
-  const int64_t *ids;
-} OnlineEwcSamples;
-
-/* sum over samples [first, first + count) of -log p(y^|x), y^ the arg-max
- * of each row's task-masked logits */
-static LfTensor *
-online_ewc_sample_loss (void *user, int64_t first, int64_t count)
-{
-  OnlineEwcSamples *u = user;
-  LfBatch *b = lf_ctx_batch (u->ctx, u->ids + first, count);
-  LfModelOutput out;
-  lf_ctx_forward (u->ctx, b, FALSE, &out);
-  const LfReal *z = lf_tensor_data (out.logits);
-  int64_t C = lf_tensor_dim (out.logits, -1);
-  int32_t *yhat = lf_scope_alloc (sizeof (int32_t) * (size_t) count);
-  for (int64_t r = 0; r < count; r++)
-    {
-      yhat[r] = 0;
-      for (int64_t c = 1; c < C; c++)
-        if (z[r * C + c] > z[r * C + yhat[r]])
-          yhat[r] = (int32_t) c;
-    }
-  LfTensor *nll = lf_cross_entropy (out.logits, yhat, NULL);   /* the mean */
-  return count == 1 ? nll : lf_scale (nll, (double) count);
-}
-
-/* F += 1/N (d log p(y^|x) / d theta)^2 over N samples of experience e;
- * returns N. */
-static int64_t
-online_ewc_fisher (OnlineEwc *s, LfStrategyCtx *ctx, int64_t e, LfImportance *into)
-{
-  /* the same samples as the "ewc" plugin's (the same key) */
-  int64_t N;
-  g_autofree int64_t *ids = lf_penalty_sample_ids (ctx, e, s->fisher_samples, "ewc-fisher", &N);
-  if (N <= 0)
-    return 0;
-  OnlineEwcSamples u = { ctx, ids };
-  if (s->fisher_batch > 1)
-    lf_importance_add_per_sample (into, lf_model_root (lf_ctx_model (ctx)), LF_IMPORTANCE_SQUARED, N,
-                                  s->fisher_batch, online_ewc_sample_loss, &u, 1.0 / (double) N);
-  else   /* one pass per sample */
-    lf_importance_add_each_sample (into, LF_IMPORTANCE_SQUARED, N, online_ewc_sample_loss, &u,
-                                   1.0 / (double) N);
-  return N;
-}
-
 static gboolean
 online_ewc_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
 {
@@ -151,7 +102,7 @@ online_ewc_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
   LfImportance *fisher = lf_anchored_penalty_weights (s->pen);
   lf_anchored_penalty_record_drift (s->pen, NULL);
   g_autoptr (LfImportance) fnew = lf_importance_new (lf_anchored_penalty_n (s->pen), lf_anchored_penalty_params (s->pen));
-  int64_t used = online_ewc_fisher (s, ctx, e, fnew);
+  int64_t used = lf_fisher_predicted (fnew, ctx, e, s->fisher_samples, s->fisher_batch);   /* EWC's samples */
   lf_anchored_penalty_set_figure (s->pen, ONLINE_EWC_FIG_SAMPLES, (double) used);
   if (lf_anchored_penalty_has_anchor (s->pen))
     lf_importance_scale (fisher, s->gamma);   /* (before the first experience F is 0) */

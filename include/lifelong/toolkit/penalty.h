@@ -95,4 +95,16 @@ size_t            lf_anchored_penalty_bytes (const LfAnchoredPenalty *pen);
 int64_t          *lf_penalty_sample_ids (LfStrategyCtx *ctx, int64_t e, int64_t max, const char *purpose,
                                          int64_t *n);
 
+/* EWC's diagonal Fisher from the model's predicted labels (Since: ABI 1.2):
+ * into += 1/N sum_x (d log p(y^|x) / d theta)^2 over N = at most max
+ * training samples of experience e (lf_penalty_sample_ids, purpose
+ * "ewc-fisher"), y^ the arg-max of each row's task-masked logits; for a
+ * language model's (n, T, V) logits, each sample's loss is its mean over
+ * the positions its loss mask keeps of -log p(y^_t), y^_t the arg-max next
+ * token.  batch > 1: exact per-sample squares batch samples at a time
+ * (lf_importance_add_per_sample); 1: one backward pass per sample.
+ * Returns N. */
+int64_t           lf_fisher_predicted (LfImportance *into, LfStrategyCtx *ctx, int64_t e, int64_t max,
+                                       int64_t batch);
+
 G_END_DECLS
