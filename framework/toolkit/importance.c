@@ -629,6 +629,31 @@ static const LfCustomOp qp_op = {
   .backward = qp_backward,
 };
 
+/* Parameter i's term of a quadratic penalty: FALSE when it has none (no
+ * parameter, no anchor, frozen); else checks the anchor's and the
+ * importance's sizes (a mismatch is a caller's bug: fatal, naming who) and
+ * sets *w to the importance values (NULL: w = 1). */
+static gboolean
+qp_term (LfTensor *const *params, LfTensor *const *anchors, const LfImportance *weights, int i,
+         const char *who, const LfReal **w)
+{
+  LfTensor *p = params[i];
+  *w = NULL;
+  if (p == NULL || anchors[i] == NULL || !lf_tensor_requires_grad (p))
+    return FALSE;
+  lf_check (anchors[i]->numel == p->numel,
+            "%s: parameter %d (%s) has %" G_GINT64_FORMAT " elements, its anchor %" G_GINT64_FORMAT,
+            who, i, p->name ? p->name : "?", p->numel, anchors[i]->numel);
+  if (weights)
+    {
+      lf_check (weights->acc[i]->numel == p->numel,
+                "%s: parameter %d (%s) has %" G_GINT64_FORMAT " elements, its importance %" G_GINT64_FORMAT,
+                who, i, p->name ? p->name : "?", p->numel, weights->acc[i]->numel);
+      *w = weights->acc[i]->data;
+    }
+  return TRUE;
+}
+
 /* Parameters that are frozen, or whose anchor is NULL (a parameter added
  * after the anchor was taken: lf_snapshot_lookup gives NULL for it), add
  * nothing.  The context lives in the arena of the current tape scope, as
@@ -651,20 +676,9 @@ lf_quadratic_penalty (int n, LfTensor *const *params, LfTensor *const *anchors,
   for (int i = 0; i < n; i++)
     {
       LfTensor *p = params[i];
-      if (p == NULL || anchors[i] == NULL || !lf_tensor_requires_grad (p))
+      const LfReal *w;
+      if (!qp_term (params, anchors, weights, i, "lf_quadratic_penalty", &w))
         continue;
-      lf_check (anchors[i]->numel == p->numel,
-                "lf_quadratic_penalty: parameter %d (%s) has %" G_GINT64_FORMAT " elements, its anchor %"
-                G_GINT64_FORMAT, i, p->name ? p->name : "?", p->numel, anchors[i]->numel);
-      const LfReal *w = NULL;
-      if (weights)
-        {
-          lf_check (weights->acc[i]->numel == p->numel,
-                    "lf_quadratic_penalty: parameter %d (%s) has %" G_GINT64_FORMAT
-                    " elements, its importance %" G_GINT64_FORMAT,
-                    i, p->name ? p->name : "?", p->numel, weights->acc[i]->numel);
-          w = weights->acc[i]->data;
-        }
       ctx->params[ctx->n] = p;
       ctx->anchor[ctx->n] = anchors[i]->data;
       ctx->weight[ctx->n] = w;
@@ -728,20 +742,9 @@ lf_quadratic_penalty_add_grad (int n, LfTensor *const *params, LfTensor *const *
   for (int i = 0; i < n; i++)
     {
       LfTensor *p = params[i];
-      if (p == NULL || anchors[i] == NULL || !lf_tensor_requires_grad (p))
+      const LfReal *w;
+      if (!qp_term (params, anchors, weights, i, "lf_quadratic_penalty_add_grad", &w))
         continue;
-      lf_check (anchors[i]->numel == p->numel,
-                "lf_quadratic_penalty_add_grad: parameter %d (%s) has %" G_GINT64_FORMAT " elements, its anchor %"
-                G_GINT64_FORMAT, i, p->name ? p->name : "?", p->numel, anchors[i]->numel);
-      const LfReal *w = NULL;
-      if (weights)
-        {
-          lf_check (weights->acc[i]->numel == p->numel,
-                    "lf_quadratic_penalty_add_grad: parameter %d (%s) has %" G_GINT64_FORMAT
-                    " elements, its importance %" G_GINT64_FORMAT,
-                    i, p->name ? p->name : "?", p->numel, weights->acc[i]->numel);
-          w = weights->acc[i]->data;
-        }
       LfReal *g = NULL;
       gboolean fresh = FALSE;
       if (coef != 0 && p->grad != NULL)
