@@ -102,3 +102,42 @@ gc_check (const char *what, GcFn fn, void *ctx, int n, LfTensor *const *inputs, 
 }
 
 #define GC_TOL 1e-6
+
+/* Runs fn at 1 and 2 threads; the loss (fn's output, or with project its
+ * gc_project) and the gradient of every input must agree bit for bit. */
+#define GC_MAX_THREAD_INPUTS 8
+
+static void G_GNUC_UNUSED
+gc_check_threads (const char *what, gboolean project, GcFn fn, void *ctx, int n, LfTensor *const *in)
+{
+  g_assert_cmpint (n, <=, GC_MAX_THREAD_INPUTS);
+  LfReal loss[2], *grad[2][GC_MAX_THREAD_INPUTS] = { { NULL } };
+  for (int k = 0; k < 2; k++)
+    {
+      lf_set_threads (k + 1);
+      for (int i = 0; i < n; i++)
+        lf_tensor_zero_grad (in[i]);
+      lf_tape_push (TRUE);
+      LfTensor *l = fn (in, ctx);
+      if (project)
+        l = gc_project (l);
+      loss[k] = lf_tensor_data (l)[0];
+      lf_backward (l);
+      lf_tape_pop ();
+      for (int i = 0; i < n; i++)
+        {
+          g_assert_nonnull (lf_tensor_grad (in[i]));
+          grad[k][i] = g_memdup2 (lf_tensor_grad (in[i]), (gsize) lf_tensor_numel (in[i]) * sizeof (LfReal));
+        }
+    }
+  lf_set_threads (1);
+  g_test_message ("%s: loss %.17g", what, loss[0]);
+  g_assert_cmpmem (&loss[0], sizeof (LfReal), &loss[1], sizeof (LfReal));
+  for (int i = 0; i < n; i++)
+    {
+      size_t bytes = (size_t) lf_tensor_numel (in[i]) * sizeof (LfReal);
+      g_assert_cmpmem (grad[0][i], bytes, grad[1][i], bytes);
+      g_free (grad[0][i]);
+      g_free (grad[1][i]);
+    }
+}

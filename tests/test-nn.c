@@ -403,40 +403,6 @@ test_ce_bad_label (void)
   g_test_trap_assert_stderr ("*label 4 of row 2 is outside [0, 4)*");
 }
 
-/* Runs fn at 1 and 2 threads; the loss and the gradient of every input
- * must agree bit for bit. */
-static void
-check_threads (const char *what, GcFn fn, void *ctx, int n, LfTensor *const *in)
-{
-  LfReal loss[2], *grad[2][LF_CUSTOM_MAX_INPUTS] = { { NULL } };
-  for (int k = 0; k < 2; k++)
-    {
-      lf_set_threads (k + 1);
-      for (int i = 0; i < n; i++)
-        lf_tensor_zero_grad (in[i]);
-      lf_tape_push (TRUE);
-      LfTensor *l = fn (in, ctx);
-      loss[k] = lf_tensor_data (l)[0];
-      lf_backward (l);
-      lf_tape_pop ();
-      for (int i = 0; i < n; i++)
-        {
-          g_assert_nonnull (lf_tensor_grad (in[i]));
-          grad[k][i] = g_memdup2 (lf_tensor_grad (in[i]), (gsize) lf_tensor_numel (in[i]) * sizeof (LfReal));
-        }
-    }
-  lf_set_threads (1);
-  g_test_message ("%s: loss %.17g", what, loss[0]);
-  g_assert_cmpmem (&loss[0], sizeof (LfReal), &loss[1], sizeof (LfReal));
-  for (int i = 0; i < n; i++)
-    {
-      size_t bytes = (size_t) lf_tensor_numel (in[i]) * sizeof (LfReal);
-      g_assert_cmpmem (grad[0][i], bytes, grad[1][i], bytes);
-      g_free (grad[0][i]);
-      g_free (grad[1][i]);
-    }
-}
-
 static void
 test_ce_threads (void)
 {
@@ -451,7 +417,7 @@ test_ce_threads (void)
     }
   LfCrossEntropyOptions o = { .ignore_index = -100, .label_smoothing = 0.1, .weights = w };
   CeCtx c = { y, &o };
-  check_threads ("cross_entropy", ce_fn, &c, 1, &x);
+  gc_check_threads ("cross_entropy", FALSE, ce_fn, &c, 1, &x);
   g_free (y);
   g_free (w);
   lf_tensor_free (x);
@@ -576,11 +542,11 @@ test_threads_other (void)
   LfTensor *ln[3] = { gc_param (2, s, 91, -2, 2), gc_param (1, &sd, 92, 0.5, 1.5),
                       gc_param (1, &sd, 93, -1, 1) };
   /* the gamma and beta gradients are sums over rows */
-  check_threads ("layernorm", ln_sum_fn, NULL, 3, ln);
+  gc_check_threads ("layernorm", FALSE, ln_sum_fn, NULL, 3, ln);
   LfTensor *te = gc_param (2, s, 94, -3, 3);
   KdCtx c = { te, 2 };
   LfTensor *st = gc_param (2, s, 95, -3, 3);
-  check_threads ("distill_kl", kd_fn, &c, 1, &st);
+  gc_check_threads ("distill_kl", FALSE, kd_fn, &c, 1, &st);
   for (int i = 0; i < 3; i++)
     lf_tensor_free (ln[i]);
   lf_tensor_free (te);

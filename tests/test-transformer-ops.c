@@ -557,40 +557,6 @@ bad_shape_case (gconstpointer data)
 
 /* ---- thread independence --------------------------------------------------------- */
 
-/* Runs fn at 1 and 2 threads; the loss and the gradient of every input that
- * requires one must agree bit for bit. */
-static void
-check_threads (const char *what, GcFn fn, void *ctx, int n, LfTensor *const *in)
-{
-  LfReal loss[2], *grad[2][N_IN] = { { NULL } };
-  for (int k = 0; k < 2; k++)
-    {
-      lf_set_threads (k + 1);
-      for (int i = 0; i < n; i++)
-        lf_tensor_zero_grad (in[i]);
-      lf_tape_push (TRUE);
-      LfTensor *l = gc_project (fn (in, ctx));
-      loss[k] = lf_tensor_data (l)[0];
-      lf_backward (l);
-      lf_tape_pop ();
-      for (int i = 0; i < n; i++)
-        {
-          g_assert_nonnull (lf_tensor_grad (in[i]));
-          grad[k][i] = g_memdup2 (lf_tensor_grad (in[i]), (gsize) lf_tensor_numel (in[i]) * sizeof (LfReal));
-        }
-    }
-  lf_set_threads (1);
-  g_test_message ("%s: loss %.17g", what, loss[0]);
-  g_assert_cmpmem (&loss[0], sizeof (LfReal), &loss[1], sizeof (LfReal));
-  for (int i = 0; i < n; i++)
-    {
-      size_t bytes = (size_t) lf_tensor_numel (in[i]) * sizeof (LfReal);
-      g_assert_cmpmem (grad[0][i], bytes, grad[1][i], bytes);
-      g_free (grad[0][i]);
-      g_free (grad[1][i]);
-    }
-}
-
 static void
 test_threads (void)
 {
@@ -598,21 +564,21 @@ test_threads (void)
   int64_t sx[3] = { 4, 128, 100 }, sd = 100;
   LfTensor *rms[2] = { gc_param (3, sx, 701, -2, 2), gc_param (1, &sd, 702, 0.5, 1.5) };
   RmsCtx rc = { TRUE, 1e-6, FALSE };
-  check_threads ("rmsnorm", rms_fn, &rc, 2, rms);
+  gc_check_threads ("rmsnorm", TRUE, rms_fn, &rc, 2, rms);
   free_all (rms, 2);
 
   int64_t sr[4] = { 2, 64, 8, 32 };
   LfTensor *x = gc_param (4, sr, 703, -2, 2);
   RopeCtx pc = { 32, 5, 10000, FALSE };
-  check_threads ("rope", rope_fn, &pc, 1, &x);
+  gc_check_threads ("rope", TRUE, rope_fn, &pc, 1, &x);
   lf_tensor_free (x);
 
   AttnCase c = { 2, 30, 47, 4, 2, 24, 5, TRUE };   /* a cache, GQA, prefixes */
   LfTensor *in[N_IN];
   attn_inputs (&c, 704, -1.5, 1.5, in);
-  check_threads ("attention causal", attn_fn, &c, N_IN, in);
+  gc_check_threads ("attention causal", TRUE, attn_fn, &c, N_IN, in);
   c.causal = FALSE;
-  check_threads ("attention", attn_fn, &c, N_IN, in);
+  gc_check_threads ("attention", TRUE, attn_fn, &c, N_IN, in);
   free_all (in, N_IN);
 }
 
