@@ -12,26 +12,11 @@
 #include "json-write.h"
 #include "resolve.h"
 
-static LfPluginRegistry *
-registry (void)
-{
-  static LfPluginRegistry *reg;
-  if (reg == NULL)
-    {
-      reg = lf_registry_new ();
-      const char *dirs[] = { fuzz_plugin_dir (), NULL };
-      lf_registry_scan (reg, dirs, NULL);
-      if (lf_registry_find (reg, LF_PLUGIN_MODEL, "mlp") == NULL)
-        g_error ("no bundled plugins in %s (build them first)", fuzz_plugin_dir ());
-    }
-  return reg;
-}
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   fuzz_init ();
-  LfPluginRegistry *reg = registry ();
+  LfPluginRegistry *reg = fuzz_registry (LF_PLUGIN_MODEL, "mlp");
   g_auto (GStrv) parts = fuzz_split (data, size, 9);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) cfg = lf_config_load_data (parts[0], -1, "config.json", &error);

@@ -11,21 +11,6 @@
 #include "config.h"
 #include "matrix.h"
 
-static LfPluginRegistry *
-registry (void)
-{
-  static LfPluginRegistry *reg;
-  if (reg == NULL)
-    {
-      reg = lf_registry_new ();
-      const char *dirs[] = { fuzz_plugin_dir (), NULL };
-      lf_registry_scan (reg, dirs, NULL);
-      if (lf_registry_find (reg, LF_PLUGIN_MODEL, "mlp") == NULL)
-        g_error ("no bundled plugins in %s (build them first)", fuzz_plugin_dir ());
-    }
-  return reg;
-}
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -33,7 +18,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree char *text = g_strndup ((const char *) data, size);
   const LfMatrixOptions o = { .matrix_path = "matrix.json", .jobs = 1, .dry_run = TRUE, .quiet = TRUE };
   g_autoptr (GError) error = NULL;
-  LfMatrixPlan *plan = lf_matrix_plan_new_from_data (&o, text != NULL ? text : "", -1, registry (), &error);
+  LfMatrixPlan *plan = lf_matrix_plan_new_from_data (&o, text != NULL ? text : "", -1,
+                                                     fuzz_registry (LF_PLUGIN_MODEL, "mlp"), &error);
   if (plan == NULL)
     {
       if (error == NULL)

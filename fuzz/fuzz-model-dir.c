@@ -65,12 +65,8 @@ setup (void)
   if (fx.m != NULL)
     return;
   fuzz_init ();
-  fx.reg = lf_registry_new ();
-  const char *dirs[] = { fuzz_plugin_dir (), NULL };
-  lf_registry_scan (fx.reg, dirs, NULL);
+  fx.reg = fuzz_registry (LF_PLUGIN_MODEL, "transformer");
   const LfPluginInfo *info = lf_registry_find (fx.reg, LF_PLUGIN_MODEL, "transformer");
-  if (info == NULL)
-    g_error ("no transformer plugin in %s (build the bundled plugins first)", fuzz_plugin_dir ());
   /* the model of fuzz/corpus/model-dir/tiny-transformer.json */
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) given = json_from_string ("{\"d_model\": 8, \"layers\": 1, \"heads\": 2, \"kv_heads\": 1, "

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "plugin-private.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -55,6 +56,23 @@ fuzz_plugin_dir (void)
 
 /* data as the content of a file, at the returned path ("/proc/self/fd/N",
  * valid until the next call).  One memfd per process, rewritten each time. */
+/* The bundled plugins (fuzz_plugin_dir), scanned once per process; stops
+ * the harness when the plugin it needs is not there. */
+static inline LfPluginRegistry *
+fuzz_registry (LfPluginKind kind, const char *needed)
+{
+  static LfPluginRegistry *reg;
+  if (reg == NULL)
+    {
+      reg = lf_registry_new ();
+      const char *dirs[] = { fuzz_plugin_dir (), NULL };
+      lf_registry_scan (reg, dirs, NULL);
+    }
+  if (lf_registry_find (reg, kind, needed) == NULL)
+    g_error ("no %s plugin in %s (build the bundled plugins first)", needed, fuzz_plugin_dir ());
+  return reg;
+}
+
 static inline const char *
 fuzz_as_file (const uint8_t *data, size_t size)
 {

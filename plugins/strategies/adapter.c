@@ -151,7 +151,6 @@ adapter_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   const char *where = lf_params_get_string (p, "where");
   g_autoptr (GPtrArray) targets = g_ptr_array_new ();
   g_autoptr (GPtrArray) attn = lf_module_find_all (root, "*", LF_MODULE_ATTENTION);
-  g_autoptr (GPtrArray) ff = lf_module_find_all (root, "*", LF_MODULE_FEEDFORWARD);
   LfModule *emb = NULL;
   if (attn->len > 0)
     {
