@@ -40,7 +40,6 @@ print("| method | trainable params | train tokens/s | vs full fine-tuning |")
 print("|---|---|---|---|")
 for m in methods:
     tps, r = best[m]
-    per_exp = r.get("strategy", {}).get("trainable_per_experience")
-    trainable = max(per_exp) if per_exp else r["parameters"]["trainable"]
+    trainable = r["parameters"]["trainable"]
     print(f"| {'full-ft' if m == 'naive' else m} | {trainable:,} | {tps:.0f} | {tps / ref:.2f} |")
 PY

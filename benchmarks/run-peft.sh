@@ -60,10 +60,7 @@ for scen in ("continual-pretraining", "text-classification"):
         a = [x["metrics"]["average_loss" if lossy else "average_accuracy"] for x in rs]
         f = [x["metrics"]["average_forgetting"] for x in rs]
         tps = statistics.mean(x["throughput"]["train_tokens_per_s"] for x in rs)
-        # a strategy that freezes its modules after each experience ends
-        # with parameters.trainable 0: its own per-experience count says more
-        per_exp = rs[0].get("strategy", {}).get("trainable_per_experience")
-        trainable = max(per_exp) if per_exp else rs[0]["parameters"].get("trainable", 0)
+        trainable = rs[0]["parameters"]["trainable"]   # during the last experience
         print(f"| {k[1]} | {ms(a)} | {ms(f)} | {trainable:,} | "
               f"{rs[0].get('memory_bytes', {}).get('strategy', 0):,} | {tps / ref_tps if ref_tps else float('nan'):.2f} |")
 PY

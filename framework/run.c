@@ -38,6 +38,7 @@ typedef struct {
   LfOptimizer  *opt;
   const LfStrategyVTable *svt;
   void         *strat;
+  int64_t       trainable;   /* trainable parameters while the last experience trained; -1 before */
   LfStrategyCtx ctx;
   LfSchedule    sched;
   double        base_lr;
@@ -626,6 +627,9 @@ run_experiences (Run *r, GError **error)
         lf_optimizer_reset_state (r->opt);
       if (S_HAS (r, before_experience) && !r->svt->before_experience (r->strat, &r->ctx, error))
         return FALSE;
+      /* what trains now (a strategy may freeze its modules once the
+       * experience ends: counted at the end, PEFT would report 0) */
+      r->trainable = lf_module_count_params (lf_model_root (r->model), "*", TRUE);
       GArray *tr = r->sc->exps[e].train;
       LfSelection sel = {
         .struct_size = sizeof sel,
@@ -863,7 +867,8 @@ result_json (Run *r)
   json_builder_set_member_name (b, "total");
   json_builder_add_int_value (b, lf_module_count_params (lf_model_root (r->model), "*", FALSE));
   json_builder_set_member_name (b, "trainable");
-  json_builder_add_int_value (b, lf_module_count_params (lf_model_root (r->model), "*", TRUE));
+  json_builder_add_int_value (b, r->trainable >= 0 ? r->trainable
+                                                   : lf_module_count_params (lf_model_root (r->model), "*", TRUE));
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "strategy");
@@ -974,7 +979,7 @@ steplog_reopen (const char *path, int64_t resume_step)
 gboolean
 lf_run (const LfRunOptions *o, char **result_out, GError **error)
 {
-  Run r = { .o = o, .t_start = g_get_monotonic_time (), .tty = isatty (2) && !o->quiet };
+  Run r = { .o = o, .trainable = -1, .t_start = g_get_monotonic_time (), .tty = isatty (2) && !o->quiet };
   r.rows = g_array_new (FALSE, FALSE, sizeof (double));
   r.row_exp = g_array_new (FALSE, FALSE, sizeof (int64_t));
   r.vrows = g_array_new (FALSE, FALSE, sizeof (double));

@@ -126,6 +126,10 @@ test_frozen_and_counts (void)
       for (guint e = 0; e < json_array_get_length (tr); e++)
         g_assert_cmpint (json_array_get_int_element (tr, e), ==, cases[k].per_experience);
       g_assert_cmpfloat (total, ==, (double) cases[k].strategy_total);
+      /* the host counts what trained in the last experience, not the
+       * frozen modules at the end */
+      JsonObject *params = json_object_get_object_member (res, "parameters");
+      g_assert_cmpint (json_object_get_int_member (params, "trainable"), ==, cases[k].per_experience);
     }
 }
 
