@@ -10,10 +10,11 @@
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
     "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification|"
-    "knowledge-editing",
+    "knowledge-editing|online",
     "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
     "language modelling over domains in sequence (a loss matrix), classifying which domain a text comes from, "
-    "or a stream of fact edits (one experience per edit, docs/editing.md)" },
+    "or a stream of fact edits (one experience per edit, docs/editing.md); online: one pass over a class-incremental "
+    "stream, fixed or blurry task boundaries, evaluated every eval_every samples (docs/open-environments.md)" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -30,6 +31,16 @@ const LfParam lf_scenario_params[] = {
     "knowledge-editing: also measure after these many edits (increasing, each <= edits; the end is always measured)" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,
     "fraction of each experience's training data kept for validation (early stopping, tuning)" },
+  { "blurry", LF_PARAM_JSON, "null", 0, 0, NULL,
+    "online: i-Blurry-N-M task boundaries, {\"disjoint_percent\": N, \"blurry_percent\": M} (null: fixed, disjoint "
+    "tasks); boundaries are then withheld from the strategy" },
+  { "eval_every", LF_PARAM_INT, "1000", 1, 1e12, NULL,
+    "online: training samples of the stream between two evaluations on the classes seen so far" },
+  { "boundaries", LF_PARAM_BOOL, "false", 0, 0, NULL,
+    "online with fixed tasks: tell the strategy where each task starts and ends (false: withheld)" },
+  { "label_noise", LF_PARAM_JSON, "null", 0, 0, NULL,
+    "noisy training labels, {\"type\": \"symmetric\"|\"class-flip\", \"rate\": R}; test labels stay clean "
+    "(null: none)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 

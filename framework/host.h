@@ -91,6 +91,20 @@ typedef struct {
   LfEdit        *edits;               /* n_exp requests (arrays borrowed from the dataset) */
   GArray        *eval_at;             /* int64: edits after which to measure, increasing, ending at n_exp */
   GArray        *reference;           /* int64 training ids of the knowledge base (lf_ctx_reference_samples) */
+  /* online streams (framework/scenario-online.c, docs/open-environments.md) */
+  gboolean       online;              /* one pass, evaluated every eval_every samples */
+  gboolean       blurry;              /* i-Blurry-N-M: tasks share classes           */
+  gboolean       give_boundaries;     /* the strategy is told the tasks (fixed streams only) */
+  int64_t        eval_every;          /* stream samples between evaluations */
+  int64_t        disjoint_percent, blurry_percent;
+  uint8_t       *class_disjoint;      /* (n_classes): the class appears in its own task only (blurry) */
+  int64_t        n_leaked;            /* training samples moved out of their class's task (blurry) */
+  /* label noise (framework/label-noise.c) */
+  int32_t       *noisy;               /* (n_train): the noisy dataset class of a training sample, -1 when
+                                       * clean; NULL without label_noise.  Strategies never see it. */
+  const char    *noise_type;
+  double         noise_rate;
+  int64_t        n_flipped;
 } LfScenario;
 
 LfScenario *lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error);
@@ -98,6 +112,32 @@ void        lf_scenario_free (LfScenario *sc);
 /* A batch of scenario ids of one split, in the current scope's arena. */
 LfBatch    *lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split,
                                const int64_t *ids, int64_t n);
+/* The dataset class a strategy and the loss see for training sample idx
+ * (dataset index): the noisy one when label_noise flipped it. */
+static inline int32_t
+lf_scenario_train_class (const LfScenario *sc, LfDataset *ds, int64_t idx)
+{
+  if (sc->noisy != NULL && sc->noisy[idx] >= 0)
+    return sc->noisy[idx];
+  return ds->vt->label (ds->self, LF_SPLIT_TRAIN, idx);
+}
+/* online (scenario-online.c): the scenario parameters that only an online
+ * scenario takes are refused elsewhere; blurry classes assigned to their
+ * tasks (class_exp, exps[e].classes) before samples are placed, and the
+ * blurry part of the training samples moved to other tasks after. */
+gboolean    lf_scenario_online_setup (LfScenario *sc, const LfParams *p, GError **error);
+void        lf_scenario_online_classes (LfScenario *sc, int32_t *class_exp);
+void        lf_scenario_online_blur (LfScenario *sc, LfDataset *ds, uint64_t seed);
+/* label_noise (label-noise.c): parses scenario.label_noise and flips the
+ * training labels (sc->noisy); TRUE and nothing done when it is null. */
+gboolean    lf_scenario_label_noise (LfScenario *sc, const LfParams *p, LfDataset *ds, uint64_t seed,
+                                     GError **error);
+/* TRUE when training sample id (a scenario id) carries a flipped label. */
+static inline gboolean
+lf_scenario_flipped (const LfScenario *sc, int64_t id)
+{
+  return sc->noisy != NULL && sc->noisy[id % sc->n_train] >= 0;
+}
 /* Which experience a scenario id belongs to. */
 static inline int64_t
 lf_scenario_experience_of (const LfScenario *sc, LfSplit split, int64_t id)
@@ -132,4 +172,5 @@ struct LfStrategyCtx {
   gboolean     boundaries;     /* the strategy is told experience ids */
   JsonObject  *report;         /* the result's "strategy" section */
   JsonObject  *result;         /* members for the result's top level (lf_ctx_report_result_json) */
+  GArray      *buffer;         /* int64: the ids a strategy last said it holds (lf_ctx_report_buffer), or NULL */
 };

@@ -3,9 +3,51 @@
 #include "resolve.h"
 #include "cache.h"
 
+/* An online stream: one pass (train.epochs 1), and with its boundaries
+ * withheld (blurry, or scenario.boundaries false) no strategy that needs
+ * them or picks each experience's training data. */
+static gboolean
+check_online (const LfResolved *r, GError **error)
+{
+  if (!g_str_equal (lf_params_get_string (r->scp, "type"), "online"))
+    return TRUE;
+  if (lf_params_get_int (r->tp, "epochs") != 1)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "train.epochs: %" G_GINT64_FORMAT " given, and an online scenario is one pass over its stream "
+                   "(epochs 1)", lf_params_get_int (r->tp, "epochs"));
+      return FALSE;
+    }
+  const char *blurry = lf_params_get_json (r->scp, "blurry");
+  gboolean is_blurry = blurry != NULL && !g_str_equal (blurry, "null");
+  if (!is_blurry && lf_params_get_bool (r->scp, "boundaries"))
+    return TRUE;
+  const char *why = is_blurry ? "a blurry online stream withholds task boundaries"
+                              : "this online stream withholds task boundaries (scenario.boundaries: false)";
+  const LfCapabilities *caps = r->si->caps;
+  if (caps && (caps->needs & LF_NEEDS_BOUNDARIES))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE, "strategy %s needs experience boundaries, and %s%s",
+                   r->si->name, why, is_blurry ? "" : "; set scenario.boundaries to true to give them");
+      return FALSE;
+    }
+  const LfStrategyVTable *vt = r->si->vtable;
+  if (vt->struct_size >= G_STRUCT_OFFSET (LfStrategyVTable, select_training) + sizeof (void *)
+      && vt->select_training != NULL)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s chooses each experience's training data (select_training), and %s",
+                   r->si->name, why);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 check_capabilities (const LfResolved *r, GError **error)
 {
+  if (!check_online (r, error))
+    return FALSE;
   const LfCapabilities *caps = r->si->caps;
   if (caps == NULL)
     return TRUE;

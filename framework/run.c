@@ -10,6 +10,7 @@
 #include "model-dir.h"
 #include "editing.h"
 #include "cache.h"
+#include "run-online.h"
 #include <lifelong/metrics.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,8 @@ typedef struct {
   LfEditingEval *editing;     /* knowledge-editing: the measurements */
   double        t_edit;       /* knowledge-editing: seconds spent applying edits */
   gboolean      cache_trained;/* model.checkpoint from the cache: trained by this run */
+  LfOnlineCurve *curve;       /* online streams and label noise: what the host measures */
+  gboolean      stream_on;    /* online: this experience trains on the stream itself */
 } Run;
 
 /* ---- small helpers ---- */
@@ -293,9 +296,10 @@ setup (Run *r, GError **error)
 
   r->ctx = (LfStrategyCtx) {
     .model = r->model, .opt = r->opt, .sc = r->sc, .ds = r->ds, .seed = r->seed,
-    .experience = 0, .boundaries = TRUE, .report = json_object_new (),
+    .experience = 0, .boundaries = !r->sc->online || r->sc->give_boundaries, .report = json_object_new (),
     .result = json_object_new (),
   };
+  r->curve = lf_online_curve_new (r->sc, r->ds);
   r->svt = r->si->vtable;
   if (S_HAS (r, create))
     {
@@ -349,7 +353,9 @@ setup (Run *r, GError **error)
 static gboolean
 write_checkpoint (Run *r, int64_t e, GError **error)
 {
-  if (r->ckpt_path == NULL)
+  /* an online stream is one pass that does not stop at its tasks: its
+   * strategy and curve are not saved mid-stream (docs/open-environments.md) */
+  if (r->ckpt_path == NULL || r->sc->online)
     return TRUE;
   /* the step log up to here is out of this process before the checkpoint
    * that a resumed run starts from (steplog_reopen) */
@@ -433,6 +439,17 @@ evaluate_all (Run *r, double *row, gboolean use_predict)
   r->t_eval += now_s () - t0;
 }
 
+/* An online stream's point: accuracy on the test data of every class seen
+ * so far (docs/open-environments.md). */
+static void
+online_point (Run *r)
+{
+  double t0 = now_s ();
+  g_autoptr (GArray) ids = lf_online_curve_eval_ids (r->curve);
+  lf_online_curve_record (r->curve, evaluate (r, 0, TRUE, ids));
+  r->t_eval += now_s () - t0;
+}
+
 /* ---- training ---- */
 
 static gboolean
@@ -480,6 +497,7 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
           LfBatch *batch = lf_scenario_batch (r->sc, r->ds, LF_SPLIT_TRAIN, order + s, b);
           if (S_HAS (r, before_batch))
             batch = r->svt->before_batch (r->strat, &r->ctx, batch);
+          lf_online_curve_replay (r->curve, batch, b);
           LfModelOutput out;
           lf_ctx_forward (&r->ctx, batch, TRUE, &out);
           LfTensor *loss = lf_ctx_task_loss (&r->ctx, batch, &out);
@@ -550,6 +568,12 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
           loss_sum += lv;
           loss_n++;
           r->ctx.step++;
+          if (r->stream_on && lf_online_curve_advance (r->curve, order + s, b))
+            {
+              double te = now_s ();
+              online_point (r);
+              t0 += now_s () - te;   /* (evaluation is not training time) */
+            }
           if (budget > 0 && exp_tokens >= budget)
             break;
           if (r->tty && exp_step % 20 == 0)
@@ -623,9 +647,13 @@ run_experiences (Run *r, GError **error)
       double t_exp = now_s ();
       r->ctx.experience = e;
       r->ctx.epoch = 0;
-      if (lf_params_get_bool (r->tp, "reset_optimizer"))
+      /* withheld boundaries (an online stream): to the strategy (and the
+       * optimizer) the stream is one experience, from the first task's
+       * start to the last task's end */
+      const gboolean told = r->ctx.boundaries, starts = told || e == r->first_exp, ends = told || e == T - 1;
+      if (starts && lf_params_get_bool (r->tp, "reset_optimizer"))
         lf_optimizer_reset_state (r->opt);
-      if (S_HAS (r, before_experience) && !r->svt->before_experience (r->strat, &r->ctx, error))
+      if (starts && S_HAS (r, before_experience) && !r->svt->before_experience (r->strat, &r->ctx, error))
         return FALSE;
       /* what trains now (a strategy may freeze its modules once the
        * experience ends: counted at the end, PEFT would report 0) */
@@ -637,7 +665,7 @@ run_experiences (Run *r, GError **error)
         .n = tr->len,
         .epochs = lf_params_get_int (r->tp, "epochs"),
       };
-      if (S_HAS (r, select_training) && !r->svt->select_training (r->strat, &r->ctx, &sel, error))
+      if (told && S_HAS (r, select_training) && !r->svt->select_training (r->strat, &r->ctx, &sel, error))
         {
           g_free (sel.sample_ids);
           return FALSE;
@@ -648,13 +676,22 @@ run_experiences (Run *r, GError **error)
           return FALSE;
         }
       sync_optimizer (r);
+      /* online: the curve follows the stream step by step when the
+       * experience trains on it, once, as it came (GDumb trains on its
+       * memory instead: its point is at the task's end) */
+      r->stream_on = r->sc->online && !sel.skip && !sel.reset_model && sel.epochs == 1 && sel.n == tr->len
+                     && memcmp (sel.sample_ids, tr->data, (size_t) tr->len * sizeof (int64_t)) == 0;
       gboolean ok = sel.skip || sel.n == 0 || train_experience (r, e, &sel, error);
       g_free (sel.sample_ids);
       if (!ok)
         return FALSE;
-      if (S_HAS (r, after_experience) && !r->svt->after_experience (r->strat, &r->ctx, error))
+      if (ends && S_HAS (r, after_experience) && !r->svt->after_experience (r->strat, &r->ctx, error))
         return FALSE;
       sync_optimizer (r);
+      if (r->sc->online && !r->stream_on)
+        lf_online_curve_advance (r->curve, (const int64_t *) tr->data, tr->len);
+      if (r->sc->online && (!r->stream_on || e == T - 1) && lf_online_curve_end_due (r->curve))
+        online_point (r);
       if (r->sc->editing)
         {
           r->t_edit += now_s () - t_exp;
@@ -770,7 +807,19 @@ result_json (Run *r)
       LfMetrics m;
       lf_metrics_compute_rows (kind, T, nrows, R, r->baseline, &m);
       g_autofree char *mj = lf_metrics_to_json (&m);
-      json_builder_add_value (b, json_from_string (mj, NULL));
+      JsonNode *mn = json_from_string (mj, NULL);
+      lf_online_curve_add_metrics (r->curve, json_node_get_object (mn));
+      json_builder_add_value (b, mn);
+    }
+  if (r->sc->online)
+    {
+      json_builder_set_member_name (b, "online");
+      json_builder_add_value (b, lf_online_curve_json (r->curve));
+    }
+  if (r->sc->noisy)
+    {
+      json_builder_set_member_name (b, "label_noise");
+      json_builder_add_value (b, lf_label_noise_json (r->curve, r->ctx.buffer));
     }
   if (r->res.cache_name)
     {
@@ -923,6 +972,9 @@ run_clear (Run *r)
     json_object_unref (r->ctx.report);
   if (r->ctx.result)
     json_object_unref (r->ctx.result);
+  if (r->ctx.buffer)
+    g_array_unref (r->ctx.buffer);
+  lf_online_curve_free (r->curve);
   lf_editing_eval_free (r->editing);
   lf_optimizer_free (r->opt);
   lf_model_free (r->model);

@@ -26,6 +26,8 @@ lf_scenario_free (LfScenario *sc)
       if (x->classes) g_array_unref (x->classes);
       g_free (x->perm);
     }
+  g_free (sc->class_disjoint);
+  g_free (sc->noisy);
   g_free (sc->exps);
   g_free (sc->edits);
   if (sc->eval_at) g_array_unref (sc->eval_at);
@@ -226,9 +228,11 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
 
   sc->sequences = ds->vt->sequence != NULL && ds->di.input_ndim == 0;
   sc->context = lf_params_get_int (p, "context");
+  if (!lf_scenario_online_setup (sc, p, &local))
+    goto fail;
   if (g_str_equal (type, "knowledge-editing"))
     {
-      if (!editing_build (sc, p, ds, &local))
+      if (!editing_build (sc, p, ds, &local) || !lf_scenario_label_noise (sc, p, ds, seed, &local))
         goto fail;
       return sc;
     }
@@ -256,7 +260,7 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
       sc->type = LF_SCENARIO_DOMAIN_IL;
       sc->lm = TRUE;
     }
-  else if (g_str_equal (type, "class-incremental") || g_str_equal (type, "text-classification"))
+  else if (g_str_equal (type, "class-incremental") || g_str_equal (type, "text-classification") || sc->online)
     sc->type = LF_SCENARIO_CLASS_IL;
   else if (g_str_equal (type, "task-incremental"))
     sc->type = LF_SCENARIO_TASK_IL;
@@ -376,6 +380,7 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
             g_array_append_val (x->classes, cc);
           }
     }
+  lf_scenario_online_classes (sc, class_exp);
   sc->model_classes = sc->lm ? 0 : sc->type == LF_SCENARIO_DOMAIN_IL && split_by_class ? C / T : C;
   sc->task_ids = sc->type == LF_SCENARIO_TASK_IL;
   sc->mask_by_task = sc->type == LF_SCENARIO_TASK_IL;
@@ -416,6 +421,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
         }
     }
 
+  lf_scenario_online_blur (sc, ds, seed);
+
   /* input transforms */
   int64_t D = ds->input_numel;
   for (int64_t e = 0; e < T; e++)
@@ -445,6 +452,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
           goto fail;
         }
     }
+  if (!lf_scenario_label_noise (sc, p, ds, seed, &local))
+    goto fail;
   return sc;
 
 fail:
@@ -500,7 +509,9 @@ lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int
       idx[i] = ids[i] % N;
       int64_t e = ids[i] / N;
       tasks[i] = (int32_t) e;
-      labels[i] = sc->lm || ds->vt->label == NULL ? 0 : sc->label_map[ds->vt->label (ds->self, split, idx[i])];
+      labels[i] = sc->lm || ds->vt->label == NULL ? 0
+                  : sc->label_map[split == LF_SPLIT_TRAIN ? lf_scenario_train_class (sc, ds, idx[i])
+                                                          : ds->vt->label (ds->self, split, idx[i])];
       transformed |= sc->exps[e].perm != NULL || sc->exps[e].angle != 0;
     }
   b->sample_ids = sid;

@@ -65,7 +65,7 @@ lf_ctx_labels (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n, int32_t
 {
   const LfScenario *sc = ctx->sc;
   for (int64_t i = 0; i < n; i++)
-    labels[i] = sc->label_map[ctx->ds->vt->label (ctx->ds->self, LF_SPLIT_TRAIN, sample_ids[i] % sc->n_train)];
+    labels[i] = sc->label_map[lf_scenario_train_class (sc, ctx->ds, sample_ids[i] % sc->n_train)];
 }
 
 /* Joins two arena arrays of n_a and n_b elements of size sz (NULL if either is NULL). */
@@ -164,7 +164,7 @@ static const char *const host_result_keys[] = {
   "schema_version", "status", "error", "reason", "config", "matrix_kind", "matrix", "matrix_rows",
   "baseline", "metrics", "editing", "checkpoint", "bits_per_byte", "domains", "validation_matrix",
   "validation_metrics", "time_s", "throughput", "peak_rss_bytes", "memory_bytes", "parameters",
-  "strategy", "versions",
+  "strategy", "versions", "online", "label_noise",
 };
 
 void
@@ -177,6 +177,16 @@ lf_ctx_report_result_json (LfStrategyCtx *ctx, const char *key, const char *json
         return;
       }
   set_json_member (ctx->result, "lf_ctx_report_result_json", key, json);
+}
+
+void
+lf_ctx_report_buffer (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n)
+{
+  g_return_if_fail (n >= 0 && (n == 0 || sample_ids != NULL));
+  if (ctx->buffer == NULL)
+    ctx->buffer = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  g_array_set_size (ctx->buffer, 0);
+  g_array_append_vals (ctx->buffer, sample_ids, (guint) n);
 }
 
 void

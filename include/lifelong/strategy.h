@@ -156,6 +156,12 @@ void              lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const
  * "strategy", ...) cannot be taken: such a key, or json that is not JSON,
  * is left out with a warning.  Reported again, the key is replaced. */
 void              lf_ctx_report_result_json (LfStrategyCtx *ctx, const char *key, const char *json);
+/* Since ABI 1.3.  The training samples a strategy's memory holds now
+ * (replay buffer ids), n of them; the host keeps a copy (the last call
+ * wins) and, when the scenario has label_noise, writes the fraction whose
+ * label is clean into the result ("label_noise": "buffer_purity").  The
+ * strategy itself never learns which labels were flipped. */
+void              lf_ctx_report_buffer (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n);
 /* A line in the run's log. */
 void              lf_ctx_log (LfStrategyCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
