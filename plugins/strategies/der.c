@@ -231,6 +231,8 @@ static void
 der_report (void *self, LfStrategyCtx *ctx)
 {
   Der *s = self;
+  /* what it keeps, for the host's purity figure under label_noise */
+  lf_ctx_report_buffer (ctx, lf_replay_ids (s->buf), lf_replay_size (s->buf));
   lf_ctx_report_number (ctx, "buffer_capacity", (double) lf_replay_capacity (s->buf));
   lf_ctx_report_number (ctx, "buffer_size", (double) lf_replay_size (s->buf));
   lf_ctx_report_number (ctx, "buffer_max_size", (double) s->max_size);

@@ -104,6 +104,7 @@ static void
 gdumb_report (void *self, LfStrategyCtx *ctx)
 {
   Gdumb *s = self;
+  lf_ctx_report_buffer (ctx, lf_replay_ids (s->buf), lf_replay_size (s->buf));
   g_autofree int64_t *counts = g_new0 (int64_t, s->n_classes);
   lf_replay_class_counts (s->buf, s->n_classes, counts);
   g_autoptr (GString) js = g_string_new ("[");

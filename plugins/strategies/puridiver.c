@@ -1,0 +1,380 @@
+/* lifelong plugin — strategy "puridiver": the memory of PuriDivER (Bang et
+ * al., "Online Continual Learning on a Contaminated Data Stream with Blurry
+ * Task Boundaries", CVPR 2022) for streams with noisy labels.  Replay as
+ * ER does (a batch from the memory appended to every step's batch); the
+ * difference is which samples the memory keeps.  A full memory offered a
+ * sample takes it from the most populous class among its samples and the
+ * new one (class balance), evicting the candidate of that class with the
+ * highest score
+ *   score = (1 - alpha) z(loss) + alpha z(similarity)
+ * loss: the cross-entropy of the sample's (possibly wrong) label under the
+ * current model, large for a flipped label once the model has learnt the
+ * class (purity: small-loss samples are likely clean); similarity: its
+ * mean cosine similarity to the class's other candidates in feature space,
+ * large for a redundant sample (diversity); z: standardised over the
+ * candidates.  The strategy never sees which labels are wrong: it reports
+ * its memory's ids (lf_ctx_report_buffer) and the host measures purity.
+ * PuriDivER's second part, robust training on the memory (splitting it
+ * into clean and noisy parts, semi-supervised consistency), is not here
+ * (docs/open-environments.md). */
+#include <lifelong/lifelong.h>
+#include <lifelong/toolkit/replay.h>
+#include <math.h>
+
+typedef struct {
+  LfReplayBuffer *buf;
+  int64_t  capacity, replay_batch, n_current, C, F;
+  double   alpha;
+  int64_t *counts;     /* (C): samples of each class in the memory */
+  /* per slot: the loss and unit feature under the model of the step they
+   * were measured in (stamp), recomputed when stale */
+  double  *loss;       /* (capacity) */
+  float   *feat;       /* (capacity, F) */
+  int64_t *stamp;      /* (capacity): step + 1 of the measurement, 0: none */
+  /* figures */
+  int64_t  evictions, rejected, scored;
+} Puridiver;
+
+static const LfParam puridiver_params[] = {
+  { "buffer_size", LF_PARAM_INT, "500", 1, 1e9, NULL, "samples the memory holds (ids and labels)" },
+  { "alpha", LF_PARAM_FLOAT, "0.25", 0, 1, NULL,
+    "weight of redundancy (feature similarity) against loss in the eviction score (0: loss only, 1: diversity only)" },
+  { "replay_batch_size", LF_PARAM_INT, "0", 0, 1e9, NULL,
+    "replayed samples appended to every batch (0: as many as the current batch has)" },
+  { NULL, 0, NULL, 0, 0, NULL, NULL },
+};
+
+static void *
+puridiver_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
+{
+  int64_t C = lf_ctx_spec (ctx)->n_classes;
+  if (C <= 0)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED,
+                   "puridiver: needs class labels (the model has %" G_GINT64_FORMAT " classes)", C);
+      return NULL;
+    }
+  Puridiver *s = g_new0 (Puridiver, 1);
+  s->capacity = lf_params_get_int (p, "buffer_size");
+  s->alpha = lf_params_get_float (p, "alpha");
+  s->replay_batch = lf_params_get_int (p, "replay_batch_size");
+  s->C = C;
+  s->buf = lf_replay_new (s->capacity, LF_REPLAY_RESERVOIR, 0, lf_ctx_rng_key (ctx, "puridiver-buffer"));
+  s->counts = g_new0 (int64_t, C);
+  s->loss = g_new0 (double, s->capacity);
+  s->stamp = g_new0 (int64_t, s->capacity);
+  return s;
+}
+
+static void
+puridiver_destroy (void *self)
+{
+  Puridiver *s = self;
+  lf_replay_free (s->buf);
+  g_free (s->counts);
+  g_free (s->loss);
+  g_free (s->feat);
+  g_free (s->stamp);
+  g_free (s);
+}
+
+static LfBatch *
+puridiver_before_batch (void *self, LfStrategyCtx *ctx, LfBatch *batch)
+{
+  Puridiver *s = self;
+  s->n_current = batch->n;
+  int64_t want = s->replay_batch > 0 ? s->replay_batch : batch->n;
+  if (lf_replay_size (s->buf) == 0 || want == 0)
+    return batch;
+  int64_t *slots = lf_scope_alloc ((size_t) want * sizeof (int64_t));
+  int64_t n = lf_replay_sample (s->buf, want, lf_ctx_rng_key (ctx, "puridiver-replay"), slots);
+  int64_t *ids = lf_scope_alloc ((size_t) n * sizeof (int64_t));
+  const int64_t *stored = lf_replay_ids (s->buf);
+  for (int64_t i = 0; i < n; i++)
+    ids[i] = stored[slots[i]];
+  return lf_ctx_concat_batches (ctx, batch, lf_ctx_batch (ctx, ids, n));
+}
+
+/* The loss of each sample's stored label and its unit-length feature, under
+ * the model as it is now (no dropout, no tape): n samples into loss[] and
+ * feat[] (n x F, allocated by the first call that learns F). */
+static void
+puridiver_measure (LfStrategyCtx *ctx, const int64_t *ids, const int32_t *labels, int64_t n,
+                   double *loss, float *feat)
+{
+  lf_tape_push (FALSE);
+  LfBatch *b = lf_ctx_batch (ctx, ids, n);
+  LfModelOutput out;
+  lf_ctx_forward (ctx, b, FALSE, &out);
+  int64_t C = lf_tensor_dim (out.logits, -1), F = lf_tensor_dim (out.features, -1);
+  const LfReal *L = lf_tensor_data (out.logits), *X = lf_tensor_data (out.features);
+  for (int64_t i = 0; i < n; i++)
+    {
+      const LfReal *row = L + i * C;
+      double mx = row[0], z = 0;
+      for (int64_t c = 1; c < C; c++)
+        mx = MAX (mx, (double) row[c]);
+      for (int64_t c = 0; c < C; c++)
+        z += exp ((double) row[c] - mx);
+      loss[i] = mx + log (z) - (double) row[labels[i]];
+      double nn = 0;
+      for (int64_t f = 0; f < F; f++)
+        nn += (double) X[i * F + f] * (double) X[i * F + f];
+      nn = nn > 0 ? 1 / sqrt (nn) : 0;
+      for (int64_t f = 0; f < F; f++)
+        feat[i * F + f] = (float) ((double) X[i * F + f] * nn);
+    }
+  lf_tape_pop ();
+}
+
+/* z-scores of v[0..n) in place (all 0 when they do not vary). */
+static void
+puridiver_standardise (double *v, int64_t n)
+{
+  double m = 0, sd = 0;
+  for (int64_t i = 0; i < n; i++)
+    m += v[i];
+  m /= (double) n;
+  for (int64_t i = 0; i < n; i++)
+    sd += (v[i] - m) * (v[i] - m);
+  sd = sqrt (sd / (double) n);
+  for (int64_t i = 0; i < n; i++)
+    v[i] = sd > 1e-12 ? (v[i] - m) / sd : 0;
+}
+
+/* One stream sample (id, label, its measured loss and feature) offered to
+ * a full memory. */
+static void
+puridiver_offer_full (Puridiver *s, LfStrategyCtx *ctx, int64_t id, int32_t label, double loss, const float *feat)
+{
+  const int64_t F = s->F, size = lf_replay_size (s->buf), step = lf_ctx_step (ctx) + 1;
+  /* the class that gives up a sample: the most populous among the memory
+   * and the new sample (the lowest class on a tie) */
+  int32_t k = 0;
+  for (int32_t c = 0; c < s->C; c++)
+    if (s->counts[c] + (c == label) > s->counts[k] + (k == label))
+      k = c;
+  const int64_t *ids = lf_replay_ids (s->buf);
+  const int32_t *labels = lf_replay_labels (s->buf);
+  /* its candidates: the memory's samples of class k (re-measured when the
+   * model has moved since), and the new sample when it is of class k */
+  g_autofree int64_t *slot = g_new (int64_t, size + 1);
+  int64_t m = 0, stale = 0;
+  for (int64_t j = 0; j < size; j++)
+    if (labels[j] == k)
+      {
+        slot[m++] = j;
+        stale += s->stamp[j] != step;
+      }
+  if (stale > 0)
+    {
+      g_autofree int64_t *sid = g_new (int64_t, stale);
+      g_autofree int32_t *slab = g_new (int32_t, stale);
+      g_autofree int64_t *where = g_new (int64_t, stale);
+      int64_t q = 0;
+      for (int64_t a = 0; a < m; a++)
+        if (s->stamp[slot[a]] != step)
+          {
+            where[q] = slot[a];
+            sid[q] = ids[slot[a]];
+            slab[q++] = labels[slot[a]];
+          }
+      g_autofree double *l = g_new (double, stale);
+      g_autofree float *f = g_new (float, stale * F);
+      puridiver_measure (ctx, sid, slab, stale, l, f);
+      for (int64_t a = 0; a < stale; a++)
+        {
+          s->loss[where[a]] = l[a];
+          memcpy (s->feat + where[a] * F, f + a * F, (size_t) F * sizeof (float));
+          s->stamp[where[a]] = step;
+        }
+      s->scored += stale;
+    }
+  const gboolean new_in = label == k;
+  int64_t n = m + new_in;   /* candidate a < m: slot[a]; a == m: the new sample */
+  g_autofree double *zl = g_new (double, MAX (n, 1));
+  g_autofree double *zs = g_new (double, MAX (n, 1));
+  g_autofree double *sum = g_new0 (double, MAX (F, 1));
+  for (int64_t a = 0; a < n; a++)
+    {
+      const float *fa = a < m ? s->feat + slot[a] * F : feat;
+      zl[a] = a < m ? s->loss[slot[a]] : loss;
+      for (int64_t f = 0; f < F; f++)
+        sum[f] += fa[f];
+    }
+  /* mean cosine similarity to the other candidates: (u_a . sum - 1) / (n - 1) */
+  for (int64_t a = 0; a < n; a++)
+    {
+      const float *fa = a < m ? s->feat + slot[a] * F : feat;
+      double d = 0;
+      for (int64_t f = 0; f < F; f++)
+        d += (double) fa[f] * sum[f];
+      zs[a] = n > 1 ? (d - 1) / (double) (n - 1) : 0;
+    }
+  puridiver_standardise (zl, n);
+  puridiver_standardise (zs, n);
+  int64_t worst = 0;
+  double best = -INFINITY;
+  for (int64_t a = 0; a < n; a++)
+    {
+      double sc = (1 - s->alpha) * zl[a] + s->alpha * zs[a];
+      if (sc > best)
+        {
+          best = sc;
+          worst = a;
+        }
+    }
+  if (worst == m)
+    {
+      s->rejected++;   /* the new sample is the one to drop */
+      return;
+    }
+  int64_t j = slot[worst];
+  lf_replay_set (s->buf, j, id, label, NULL);
+  s->counts[k]--;
+  s->counts[label]++;
+  s->loss[j] = loss;
+  memcpy (s->feat + j * F, feat, (size_t) F * sizeof (float));
+  s->stamp[j] = step;
+  s->evictions++;
+}
+
+/* The step's own samples (the first n_current rows) are offered one by one,
+ * with the labels the model trained on. */
+static void
+puridiver_after_step (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
+{
+  Puridiver *s = self;
+  int64_t n = MIN (s->n_current, batch->n), i = 0;
+  for (; i < n && lf_replay_size (s->buf) < s->capacity; i++)
+    {
+      if (batch->labels[i] < 0 || batch->labels[i] >= s->C)
+        continue;
+      lf_replay_offer (s->buf, batch->sample_ids + i, batch->labels + i, NULL, 1);
+      s->counts[batch->labels[i]]++;
+    }
+  if (i >= n)
+    return;
+  /* the rest meet a full memory: measured once, under the model of this step */
+  int64_t rest = n - i;
+  g_autofree double *loss = g_new (double, rest);
+  if (s->feat == NULL)
+    {
+      /* F from one forward (the model's feature width) */
+      lf_tape_push (FALSE);
+      LfModelOutput out;
+      lf_ctx_forward (ctx, lf_ctx_batch (ctx, batch->sample_ids + i, 1), FALSE, &out);
+      s->F = lf_tensor_dim (out.features, -1);
+      lf_tape_pop ();
+      s->feat = g_new0 (float, s->capacity * s->F);
+    }
+  g_autofree float *feat = g_new (float, rest * s->F);
+  puridiver_measure (ctx, batch->sample_ids + i, batch->labels + i, rest, loss, feat);
+  for (int64_t a = 0; a < rest; a++)
+    if (batch->labels[i + a] >= 0 && batch->labels[i + a] < s->C)
+      puridiver_offer_full (s, ctx, batch->sample_ids[i + a], batch->labels[i + a], loss[a], feat + a * s->F);
+}
+
+static void
+puridiver_report (void *self, LfStrategyCtx *ctx)
+{
+  Puridiver *s = self;
+  lf_ctx_report_buffer (ctx, lf_replay_ids (s->buf), lf_replay_size (s->buf));
+  lf_ctx_report_number (ctx, "buffer_capacity", (double) s->capacity);
+  lf_ctx_report_number (ctx, "buffer_size", (double) lf_replay_size (s->buf));
+  lf_ctx_report_number (ctx, "evictions", (double) s->evictions);
+  lf_ctx_report_number (ctx, "rejected", (double) s->rejected);
+  lf_ctx_report_number (ctx, "samples_scored", (double) s->scored);
+  g_autoptr (GString) js = g_string_new ("[");
+  for (int64_t c = 0; c < s->C; c++)
+    g_string_append_printf (js, "%s%" G_GINT64_FORMAT, c ? ", " : "", s->counts[c]);
+  g_string_append_c (js, ']');
+  lf_ctx_report_json (ctx, "buffer_class_counts", js->str);
+}
+
+static gboolean
+puridiver_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
+{
+  (void) ctx; (void) error;
+  Puridiver *s = self;
+  g_autoptr (GBytes) blob = lf_replay_serialize (s->buf);
+  gsize n;
+  const void *data = g_bytes_get_data (blob, &n);
+  lf_state_put_bytes (st, "puridiver.buffer", data, n);
+  lf_state_put_int (st, "puridiver.evictions", s->evictions);
+  lf_state_put_int (st, "puridiver.rejected", s->rejected);
+  lf_state_put_int (st, "puridiver.scored", s->scored);
+  return TRUE;
+}
+
+static gboolean
+puridiver_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
+{
+  (void) ctx;
+  Puridiver *s = self;
+  size_t n = 0;
+  const void *data = lf_state_get_bytes (st, "puridiver.buffer", &n);
+  if (data == NULL)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "puridiver: the checkpoint has no memory (puridiver.buffer)");
+      return FALSE;
+    }
+  g_autoptr (GBytes) blob = g_bytes_new (data, n);
+  LfReplayBuffer *b = lf_replay_deserialize (blob, error);
+  if (b == NULL)
+    return FALSE;
+  lf_replay_free (s->buf);
+  s->buf = b;
+  /* the class counts follow the memory; its measurements are stale */
+  memset (s->counts, 0, (size_t) s->C * sizeof (int64_t));
+  lf_replay_class_counts (s->buf, s->C, s->counts);
+  memset (s->stamp, 0, (size_t) s->capacity * sizeof (int64_t));
+  lf_state_get_int (st, "puridiver.evictions", &s->evictions);
+  lf_state_get_int (st, "puridiver.rejected", &s->rejected);
+  lf_state_get_int (st, "puridiver.scored", &s->scored);
+  return TRUE;
+}
+
+static size_t
+puridiver_memory_bytes (void *self)
+{
+  Puridiver *s = self;
+  return lf_replay_bytes (s->buf) + (size_t) s->capacity * (sizeof (double) + sizeof (int64_t))
+         + (size_t) (s->capacity * s->F) * sizeof (float);
+}
+
+static const LfStrategyVTable puridiver_vtable = {
+  .struct_size = sizeof (LfStrategyVTable),
+  .create = puridiver_create,
+  .destroy = puridiver_destroy,
+  .before_batch = puridiver_before_batch,
+  .after_step = puridiver_after_step,
+  .report = puridiver_report,
+  .save = puridiver_save,
+  .load = puridiver_load,
+  .memory_bytes = puridiver_memory_bytes,
+};
+
+static const LfCapabilities puridiver_caps = {
+  .touches = LF_TOUCHES_DATA,
+  .needs = LF_NEEDS_LABELS,
+  .supports = LF_SUPPORTS_ONLINE | LF_SUPPORTS_CLASSIFICATION,
+};
+
+LF_PLUGIN_EXPORT const LfPluginInfo *
+lf_plugin_query (void)
+{
+  static const LfPluginInfo info = {
+    LF_PLUGIN_INFO_HEADER,
+    .kind = LF_PLUGIN_STRATEGY,
+    .name = "puridiver",
+    .version = "0.1.0",
+    .summary = "PuriDivER's memory: class-balanced replay that evicts by loss (purity) and feature "
+               "similarity (diversity) (Bang et al., \"Online Continual Learning on a Contaminated Data Stream "
+               "with Blurry Task Boundaries\", CVPR 2022)",
+    .params = puridiver_params,
+    .caps = &puridiver_caps,
+    .vtable = &puridiver_vtable,
+  };
+  return &info;
+}
