@@ -2,13 +2,18 @@
  * After each backward, a reference gradient on a batch drawn from the
  * episodic memory of past experiences; when the step's gradient points
  * against it (g . g_ref < 0), g is projected onto the half-space where it
- * does not: g <- g - (g . g_ref) / (g_ref . g_ref) g_ref. */
+ * does not: g <- g - (g . g_ref) / (g_ref . g_ref) g_ref.
+ * On a stream whose boundaries are withheld (online, blurry) the memory is
+ * one reservoir sample of the stream so far, updated after every step, as
+ * the online continual-learning surveys run A-GEM (Mai et al., 2022). */
 #include <lifelong/lifelong.h>
+#include <lifelong/toolkit/replay.h>
 #include <math.h>
 
 typedef struct {
   int64_t  memory_size, sample_size;
   GPtrArray *sets;        /* GArray of int64 sample ids, one per past experience (a random subset) */
+  LfReplayBuffer *stream; /* without boundaries: a reservoir of the stream (else empty) */
   /* figures */
   int64_t  projections, reference_steps;
   double   min_dot_after;  /* g . g_ref after a projection, recomputed; +inf before the first */
@@ -26,11 +31,12 @@ static const LfParam agem_params[] = {
 static void *
 agem_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
 {
-  (void) ctx; (void) error;
+  (void) error;
   Agem *s = g_new0 (Agem, 1);
   s->memory_size = lf_params_get_int (p, "memory_size");
   s->sample_size = lf_params_get_int (p, "sample_size");
   s->sets = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  s->stream = lf_replay_new (s->memory_size, LF_REPLAY_RESERVOIR, 0, lf_ctx_rng_key (ctx, "agem-stream"));
   s->min_dot_after = INFINITY;
   s->min_dot_before = INFINITY;
   return s;
@@ -41,13 +47,14 @@ agem_destroy (void *self)
 {
   Agem *s = self;
   g_ptr_array_unref (s->sets);
+  lf_replay_free (s->stream);
   g_free (s);
 }
 
 static int64_t
 agem_total (const Agem *s)
 {
-  int64_t n = 0;
+  int64_t n = lf_replay_size (s->stream);
   for (guint k = 0; k < s->sets->len; k++)
     n += ((GArray *) s->sets->pdata[k])->len;
   return n;
@@ -119,6 +126,7 @@ agem_after_backward (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
       memcpy (flat + at, a->data, (size_t) a->len * sizeof (int64_t));
       at += a->len;
     }
+  memcpy (flat + at, lf_replay_ids (s->stream), (size_t) lf_replay_size (s->stream) * sizeof (int64_t));
   agem_choose (lf_ctx_rng_key (ctx, "agem-reference"), total, k, idx, pick);
   for (int64_t i = 0; i < k; i++)
     ids[i] = flat[pick[i]];
@@ -167,6 +175,8 @@ agem_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
   (void) error;
   Agem *s = self;
   int64_t e = lf_ctx_experience (ctx), n;
+  if (e < 0)
+    return TRUE;   /* no boundaries: the reservoir is the memory */
   const int64_t *samples = lf_ctx_experience_samples (ctx, e, &n);
   guint K = s->sets->len + 1;
   for (guint j = 0; j < K; j++)
@@ -191,6 +201,15 @@ agem_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
   return TRUE;
 }
 
+/* Without boundaries the step's samples are offered to the reservoir. */
+static void
+agem_after_step (void *self, LfStrategyCtx *ctx, const LfBatch *batch)
+{
+  Agem *s = self;
+  if (lf_ctx_experience (ctx) < 0)
+    lf_replay_offer (s->stream, batch->sample_ids, batch->labels, NULL, batch->n);
+}
+
 static void
 agem_report (void *self, LfStrategyCtx *ctx)
 {
@@ -208,6 +227,7 @@ agem_report (void *self, LfStrategyCtx *ctx)
     g_string_append_printf (js, "%s%u", k ? ", " : "", ((GArray *) s->sets->pdata[k])->len);
   g_string_append_c (js, ']');
   lf_ctx_report_json (ctx, "memory_per_experience", js->str);
+  lf_ctx_report_number (ctx, "memory_stream_samples", (double) lf_replay_size (s->stream));
 }
 
 static gboolean
@@ -236,6 +256,10 @@ agem_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
   lf_state_put_int (st, "agem.reference_steps", s->reference_steps);
   double mins[2] = { s->min_dot_after, s->min_dot_before };
   lf_state_put_bytes (st, "agem.min_dots", mins, sizeof mins);
+  g_autoptr (GBytes) blob = lf_replay_serialize (s->stream);
+  gsize nb;
+  const void *data = g_bytes_get_data (blob, &nb);
+  lf_state_put_bytes (st, "agem.stream", data, nb);
   return TRUE;
 }
 
@@ -284,6 +308,17 @@ agem_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
       s->min_dot_after = m[0];
       s->min_dot_before = m[1];
     }
+  size_t nb = 0;
+  const void *blob = lf_state_get_bytes (st, "agem.stream", &nb);
+  if (blob != NULL)   /* (checkpoints before the reservoir have none: it was empty) */
+    {
+      g_autoptr (GBytes) b = g_bytes_new (blob, nb);
+      LfReplayBuffer *r = lf_replay_deserialize (b, error);
+      if (r == NULL)
+        return FALSE;
+      lf_replay_free (s->stream);
+      s->stream = r;
+    }
   return TRUE;
 }
 
@@ -291,7 +326,8 @@ static size_t
 agem_memory_bytes (void *self)
 {
   Agem *s = self;
-  return sizeof *s + (size_t) agem_total (s) * sizeof (int64_t) + s->sets->len * sizeof (GArray);
+  return sizeof *s + (size_t) agem_total (s) * sizeof (int64_t) + s->sets->len * sizeof (GArray)
+         + lf_replay_bytes (s->stream);
 }
 
 static const LfStrategyVTable agem_vtable = {
@@ -300,17 +336,18 @@ static const LfStrategyVTable agem_vtable = {
   .destroy = agem_destroy,
   .after_backward = agem_after_backward,
   .after_experience = agem_after_experience,
+  .after_step = agem_after_step,
   .report = agem_report,
   .save = agem_save,
   .load = agem_load,
   .memory_bytes = agem_memory_bytes,
 };
 
-/* The memory is filled when an experience ends: this host needs boundaries. */
+/* The memory is filled when an experience ends, or, without boundaries,
+ * from the stream as it goes. */
 static const LfCapabilities agem_caps = {
   .touches = LF_TOUCHES_GRADIENTS,
-  .needs = LF_NEEDS_BOUNDARIES,
-  .supports = LF_SUPPORTS_CLASSIFICATION | LF_SUPPORTS_LANGUAGE_MODEL,
+  .supports = LF_SUPPORTS_ONLINE | LF_SUPPORTS_CLASSIFICATION | LF_SUPPORTS_LANGUAGE_MODEL,
 };
 
 static const char *const agem_aliases[] = { "a-gem", NULL };
