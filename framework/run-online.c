@@ -114,12 +114,19 @@ lf_online_curve_record (LfOnlineCurve *c, double acc)
 }
 
 void
-lf_online_curve_replay (LfOnlineCurve *c, const LfBatch *batch, int64_t first)
+lf_online_curve_replay (LfOnlineCurve *c, const LfBatch *batch, const int64_t *stream, int64_t n)
 {
   if (c->sc->noisy == NULL || batch->sample_ids == NULL)
     return;
-  for (int64_t i = first; i < batch->n; i++)
+  for (int64_t i = 0; i < batch->n; i++)
     {
+      /* a row of the step's own samples is not replay (a strategy may put
+       * them anywhere, or train on its memory alone) */
+      gboolean own = FALSE;
+      for (int64_t k = 0; k < n && !own; k++)
+        own = batch->sample_ids[i] == stream[k];
+      if (own)
+        continue;
       c->replay_rows++;
       c->replay_clean += !lf_scenario_flipped (c->sc, batch->sample_ids[i]);
     }

@@ -20,9 +20,11 @@ gboolean       lf_online_curve_end_due (const LfOnlineCurve *c);
 GArray        *lf_online_curve_eval_ids (const LfOnlineCurve *c);
 /* Appends a point: acc at the current stream position. */
 void           lf_online_curve_record (LfOnlineCurve *c, double acc);
-/* Rows first..n-1 of a training batch were replayed by the strategy:
- * counts how many carry clean labels (label_noise only). */
-void           lf_online_curve_replay (LfOnlineCurve *c, const LfBatch *batch, int64_t first);
+/* The batch a step trains on, after the strategy's before_batch, and the
+ * step's n stream samples: counts the rows that are not among them (what
+ * the strategy replayed) and how many of those carry clean labels
+ * (label_noise only). */
+void           lf_online_curve_replay (LfOnlineCurve *c, const LfBatch *batch, const int64_t *stream, int64_t n);
 /* Adds "a_auc" and "a_last" to a result's metrics (online only). */
 void           lf_online_curve_add_metrics (const LfOnlineCurve *c, JsonObject *metrics);
 /* The result's "online" member (new node). */

@@ -497,7 +497,7 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
           LfBatch *batch = lf_scenario_batch (r->sc, r->ds, LF_SPLIT_TRAIN, order + s, b);
           if (S_HAS (r, before_batch))
             batch = r->svt->before_batch (r->strat, &r->ctx, batch);
-          lf_online_curve_replay (r->curve, batch, b);
+          lf_online_curve_replay (r->curve, batch, order + s, b);
           LfModelOutput out;
           lf_ctx_forward (&r->ctx, batch, TRUE, &out);
           LfTensor *loss = lf_ctx_task_loss (&r->ctx, batch, &out);

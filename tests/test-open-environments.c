@@ -509,6 +509,17 @@ test_purity (void)
   g_assert_cmpfloat (json_object_get_double_member (np, "replay_purity"), >,
                      json_object_get_double_member (ne, "replay_purity"));
   g_assert_cmpfloat (cli_metric (pd, "a_last"), >, cli_metric (er, "a_last") + 0.1);
+  /* PuriDivER's code trains on the memory alone: every row it trains on is
+   * replayed, none is the step's stream batch as such */
+  g_autoptr (JsonObject) mo = run_ok ("puridiver-memory-only",
+                                      "{\"name\": \"puridiver\", \"buffer_size\": 100, \"stream_in_batch\": false}", scen);
+  JsonObject *nm = json_object_get_object_member (mo, "label_noise");
+  double rows = json_object_get_int_member (json_object_get_object_member (mo, "throughput"), "train_samples");
+  double own = rows - (double) json_object_get_int_member (nm, "replay_rows");
+  g_assert_cmpfloat (own, <, 300);   /* ER trains on all 600 as they come */
+  double er_rows = json_object_get_int_member (json_object_get_object_member (er, "throughput"), "train_samples");
+  g_assert_cmpfloat (er_rows - (double) json_object_get_int_member (ne, "replay_rows"), ==, 600);
+  g_assert_cmpfloat (json_object_get_double_member (nm, "buffer_purity"), >, er_pur);
   /* label_noise on a scenario that is not online: the noise is there too */
   g_autoptr (JsonObject) ci = run_ok ("er-noisy-ci", "{\"name\": \"er\", \"buffer_size\": 100}",
                                       "{\"type\": \"class-incremental\", \"experiences\": 3, "
