@@ -128,6 +128,10 @@ lf_scenario_train_class (const LfScenario *sc, LfDataset *ds, int64_t idx)
 gboolean    lf_scenario_online_setup (LfScenario *sc, const LfParams *p, GError **error);
 void        lf_scenario_online_classes (LfScenario *sc, int32_t *class_exp);
 void        lf_scenario_online_blur (LfScenario *sc, LfDataset *ds, uint64_t seed);
+/* What a matrix adds to a scenario's "type/T" label: "/fixed", "/fixed-told"
+ * or "/blurry-N-M" for online streams, "/noise-TYPE-RATE" with label_noise;
+ * "" otherwise (g_free).  Names the settings apart in reports. */
+char       *lf_scenario_label_suffix (const LfParams *p);
 /* label_noise (label-noise.c): parses scenario.label_noise and flips the
  * training labels (sc->noisy); TRUE and nothing done when it is null. */
 gboolean    lf_scenario_label_noise (LfScenario *sc, const LfParams *p, LfDataset *ds, uint64_t seed,

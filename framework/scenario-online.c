@@ -172,3 +172,38 @@ lf_scenario_online_blur (LfScenario *sc, LfDataset *ds, uint64_t seed)
       g_array_set_size (x->train, kept);
     }
 }
+
+/* The member key of a JSON object text, as an integer (-1 if absent). */
+static int64_t
+json_text_int (const char *text, const char *key)
+{
+  g_autoptr (JsonNode) n = json_from_string (text, NULL);
+  if (n == NULL || !JSON_NODE_HOLDS_OBJECT (n) || !json_object_has_member (json_node_get_object (n), key))
+    return -1;
+  return json_object_get_int_member (json_node_get_object (n), key);
+}
+
+char *
+lf_scenario_label_suffix (const LfParams *p)
+{
+  GString *s = g_string_new (NULL);
+  const char *blurry = lf_params_get_json (p, "blurry");
+  if (g_str_equal (lf_params_get_string (p, "type"), "online"))
+    {
+      if (blurry != NULL && !g_str_equal (blurry, "null"))
+        g_string_append_printf (s, "/blurry-%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT,
+                                json_text_int (blurry, "disjoint_percent"), json_text_int (blurry, "blurry_percent"));
+      else
+        g_string_append (s, lf_params_get_bool (p, "boundaries") ? "/fixed-told" : "/fixed");
+    }
+  const char *noise = lf_params_get_json (p, "label_noise");
+  g_autoptr (JsonNode) n = noise && !g_str_equal (noise, "null") ? json_from_string (noise, NULL) : NULL;
+  if (n != NULL && JSON_NODE_HOLDS_OBJECT (n))
+    {
+      JsonObject *o = json_node_get_object (n);
+      const char *type = json_object_has_member (o, "type") ? json_object_get_string_member (o, "type") : NULL;
+      double rate = json_object_has_member (o, "rate") ? json_object_get_double_member (o, "rate") : NAN;
+      g_string_append_printf (s, "/noise-%s-%g", type ? type : "?", rate);
+    }
+  return g_string_free (s, FALSE);
+}
