@@ -24,6 +24,16 @@ check_online (const LfResolved *r, GError **error)
     return TRUE;
   const char *why = is_blurry ? "a blurry online stream withholds task boundaries"
                               : "this online stream withholds task boundaries (scenario.boundaries: false)";
+  /* the host restarts a schedule at every task: that would show where
+   * the withheld boundaries are */
+  if (!g_str_equal (lf_params_get_string (r->tp, "schedule"), "constant") || lf_params_get_int (r->tp, "warmup_steps") > 0)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "train.schedule: \"%s\" (warmup_steps %" G_GINT64_FORMAT ") restarts at every task, and %s; use "
+                   "the constant schedule without warm-up", lf_params_get_string (r->tp, "schedule"),
+                   lf_params_get_int (r->tp, "warmup_steps"), why);
+      return FALSE;
+    }
   const LfCapabilities *caps = r->si->caps;
   if (caps && (caps->needs & LF_NEEDS_BOUNDARIES))
     {

@@ -472,6 +472,8 @@ test_config_errors (void)
                "{\"type\": \"online\", \"boundaries\": true, \"blurry\": {\"disjoint_percent\": 0, \"blurry_percent\": 10}}",
                NULL, "scenario.boundaries", "blurry", NULL);
   run_refused ("e-epochs", "{\"name\": \"naive\"}", FIXED, "{\"epochs\": 2}", "train.epochs", "2", "one pass", NULL);
+  run_refused ("e-schedule", "{\"name\": \"naive\"}", BLURRY, "{\"schedule\": \"cosine\"}", "train.schedule",
+               "cosine", "withholds", NULL);
   g_autofree char *n1 = g_strconcat (ci, "\"label_noise\": {\"type\": \"gaussian\", \"rate\": 0.2}}", NULL);
   run_refused ("e-noise-type", "{\"name\": \"naive\"}", n1, NULL, "scenario.label_noise.type", "gaussian", NULL);
   g_autofree char *n2 = g_strconcat (ci, "\"label_noise\": {\"type\": \"symmetric\", \"rate\": 1.5}}", NULL);
