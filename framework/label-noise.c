@@ -65,10 +65,10 @@ lf_scenario_label_noise (LfScenario *sc, const LfParams *p, LfDataset *ds, uint6
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s", local->message);
       return FALSE;
     }
-  if (sc->lm || sc->sequences || sc->n_classes < 2)
+  if (sc->lm || sc->n_classes < 2)
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
-                   "scenario.label_noise: needs a classification scenario with at least 2 classes (dataset %s, %s)",
+                   "scenario.label_noise: needs class labels, at least 2 classes (dataset %s, scenario %s)",
                    ds->info->name, sc->type_name);
       return FALSE;
     }

@@ -482,6 +482,17 @@ test_config_errors (void)
   run_refused ("e-noise-missing", "{\"name\": \"naive\"}", n3, NULL, "scenario.label_noise.rate", NULL);
   g_autofree char *n4 = g_strconcat (ci, "\"label_noise\": \"lots\"}", NULL);
   run_refused ("e-noise-kind", "{\"name\": \"naive\"}", n4, NULL, "scenario.label_noise", "lots", NULL);
+  {
+    /* a language model's labels are next tokens: no noise to put on them */
+    g_autofree char *text = g_strdup_printf (
+      "{\"model\": {\"name\": \"transformer\"}, \"strategy\": {\"name\": \"naive\"},"
+      " \"dataset\": {\"name\": \"fortunes\"},"
+      " \"scenario\": {\"type\": \"continual-pretraining\", \"label_noise\": {\"type\": \"symmetric\", \"rate\": 0.2}}}");
+    g_autofree char *path = cli_write ("e-noise-lm.json", text);
+    g_autofree char *err = NULL;
+    g_assert_null (cli_run (path, "e-noise-lm.result.json", NULL, &err));
+    g_assert_nonnull (strstr (err, "scenario.label_noise: needs class labels"));
+  }
   g_autofree char *n5 = g_strconcat (ci, "\"label_noise\": {\"type\": \"symmetric\", \"rate\": 0.2, \"seed\": 1}}", NULL);
   run_refused ("e-noise-key", "{\"name\": \"naive\"}", n5, NULL, "scenario.label_noise.seed", NULL);
 }
@@ -532,6 +543,42 @@ test_purity (void)
   g_assert_false (json_object_has_member (ci, "online"));
 }
 
+/* `lifelong matrix` names the streams apart and `lifelong report` ranks
+ * them by a_auc and a_last too. */
+static void
+test_report (void)
+{
+  const char *text =
+    "{\"base\": {\"model\": {\"name\": \"mlp\", \"hidden\": [16]}, \"train\": {\"batch_size\": 10}},"
+    " \"strategies\": [{\"name\": \"naive\"}, {\"name\": \"er\", \"buffer_size\": 50}],"
+    " \"datasets\": [{\"name\": \"synthetic\", \"classes\": 4, \"dim\": 8, \"train_per_class\": 40, \"test_per_class\": 10}],"
+    " \"scenarios\": [" FIXED_TOLD ", " BLURRY "], \"seeds\": [0]}";
+  g_autofree char *path = cli_write ("matrix.json", text);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *out = g_build_filename (dir, "matrix-out", NULL);
+  g_autofree char *rep = g_build_filename (dir, "matrix-report", NULL);
+  const char *exe = g_getenv ("LIFELONG_EXE");
+  const char *m_argv[] = { exe, "matrix", path, "--out", out, "--quiet", NULL };
+  const char *r_argv[] = { exe, "report", out, "--out", rep, NULL };
+  int status;
+  g_assert_true (g_spawn_sync (NULL, (char **) m_argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_true (g_spawn_sync (NULL, (char **) r_argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, NULL));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *index = g_build_filename (out, "index.json", NULL);
+  g_autofree char *ix = NULL;
+  g_assert_true (g_file_get_contents (index, &ix, NULL, NULL));
+  g_assert_nonnull (strstr (ix, "online/3/fixed-told"));
+  g_assert_nonnull (strstr (ix, "online/3/blurry-50-10"));
+  g_autofree char *lb = g_build_filename (rep, "leaderboard.md", NULL);
+  g_autofree char *md = NULL;
+  g_assert_true (g_file_get_contents (lb, &md, NULL, NULL));
+  g_assert_nonnull (strstr (md, "a_auc"));
+  g_assert_nonnull (strstr (md, "a_last"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -551,6 +598,7 @@ main (int argc, char **argv)
   g_test_add_func ("/open/online/strategies", test_strategies);
   g_test_add_func ("/open/config-errors", test_config_errors);
   g_test_add_func ("/open/noise/puridiver-purity", test_purity);
+  g_test_add_func ("/open/report", test_report);
   int rc = g_test_run ();
   lf_registry_free (reg);
   cli_cleanup ();
