@@ -550,6 +550,7 @@ test_report (void)
 {
   const char *text =
     "{\"base\": {\"model\": {\"name\": \"mlp\", \"hidden\": [16]}, \"train\": {\"batch_size\": 10}},"
+    " \"models\": [{\"name\": \"mlp\", \"hidden\": [16]}],"
     " \"strategies\": [{\"name\": \"naive\"}, {\"name\": \"er\", \"buffer_size\": 50}],"
     " \"datasets\": [{\"name\": \"synthetic\", \"classes\": 4, \"dim\": 8, \"train_per_class\": 40, \"test_per_class\": 10}],"
     " \"scenarios\": [" FIXED_TOLD ", " BLURRY "], \"seeds\": [0]}";
