@@ -24,6 +24,7 @@ lf_scenario_free (LfScenario *sc)
       if (x->valid) g_array_unref (x->valid);
       if (x->test) g_array_unref (x->test);
       if (x->classes) g_array_unref (x->classes);
+      if (x->labelled) g_array_unref (x->labelled);
       g_free (x->perm);
     }
   g_free (sc->exps);
@@ -32,6 +33,7 @@ lf_scenario_free (LfScenario *sc)
   if (sc->reference) g_array_unref (sc->reference);
   g_free (sc->label_map);
   g_free (sc->class_order);
+  lf_oracle_free (sc->oracle);
   g_free (sc);
 }
 
@@ -226,6 +228,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
 
   sc->sequences = ds->vt->sequence != NULL && ds->di.input_ndim == 0;
   sc->context = lf_params_get_int (p, "context");
+  if (!lf_openworld_check_keys (p, type, &local))
+    goto fail;
   if (g_str_equal (type, "knowledge-editing"))
     {
       if (!editing_build (sc, p, ds, &local))
@@ -258,6 +262,11 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
     }
   else if (g_str_equal (type, "class-incremental") || g_str_equal (type, "text-classification"))
     sc->type = LF_SCENARIO_CLASS_IL;
+  else if (g_str_equal (type, "open-world"))
+    {
+      sc->type = LF_SCENARIO_CLASS_IL;
+      sc->open_world = TRUE;
+    }
   else if (g_str_equal (type, "task-incremental"))
     sc->type = LF_SCENARIO_TASK_IL;
   else
@@ -299,6 +308,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
   for (int64_t c = 0; c < C; c++)
     sc->label_map[c] = (int32_t) c;
 
+  if (sc->open_world && !lf_openworld_setup (sc, p, C, T, &local))
+    goto fail;
   gboolean split_by_class = sc->domains == LF_DOMAINS_SPLIT;
   if (sc->domains == LF_DOMAINS_NATURAL)
     {
@@ -359,7 +370,7 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
       x->test = ids_new ();
       if (split_by_class)
         {
-          int64_t k = C / T + (e < C % T ? 1 : 0);
+          int64_t k = sc->open_world ? lf_openworld_classes_in (sc, e, C, T) : C / T + (e < C % T ? 1 : 0);
           for (int64_t j = 0; j < k; j++, at++)
             {
               int32_t c = sc->class_order[at];
@@ -396,7 +407,10 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
             }
           if (split_by_class)
             {
-              int64_t e = class_exp[c], id = e * n + i;
+              /* open-world: a class keeps appearing in the streams after it arrives */
+              int64_t e = sc->open_world && split == 0 ? lf_openworld_stream_of (i, class_exp[c], T, seed)
+                                                       : class_exp[c];
+              int64_t id = e * n + i;
               g_array_append_val (split == 0 ? sc->exps[e].train : sc->exps[e].test, id);
             }
           else if (sc->domains == LF_DOMAINS_NATURAL)
@@ -445,6 +459,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
           goto fail;
         }
     }
+  if (!lf_openworld_finish (sc, p, ds, &local))
+    goto fail;
   return sc;
 
 fail:
@@ -500,7 +516,9 @@ lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int
       idx[i] = ids[i] % N;
       int64_t e = ids[i] / N;
       tasks[i] = (int32_t) e;
-      labels[i] = sc->lm || ds->vt->label == NULL ? 0 : sc->label_map[ds->vt->label (ds->self, split, idx[i])];
+      labels[i] = sc->lm || ds->vt->label == NULL ? 0
+                  : split == LF_SPLIT_TRAIN && sc->hidden_labels ? lf_scenario_train_label (sc, ds, ids[i])
+                  : sc->label_map[ds->vt->label (ds->self, split, idx[i])];
       transformed |= sc->exps[e].perm != NULL || sc->exps[e].angle != 0;
     }
   b->sample_ids = sid;
