@@ -115,6 +115,22 @@ test_scenario_naive_learns_nothing_new (void)
   g_assert_true (isnan (ow_at (res, "new_accuracy", 0)));
 }
 
+/* A strategy that knows nothing of hidden labels (er, with no novelty
+ * slot) is given labelled samples only: its buffer holds the known
+ * classes alone, and the host scores novelty itself. */
+static void
+test_scenario_er_sees_labelled_only (void)
+{
+  g_autofree char *cfg = ow_config ("er.json", "{\"name\": \"er\", \"buffer_size\": 10000}", ow_scenario);
+  g_autoptr (JsonObject) res = run_ok (cfg, "er.out.json", NULL);
+  g_assert_cmpstr (json_object_get_string_member (member_object (res, "open_world"), "novelty_score"), ==, "msp");
+  JsonArray *counts = json_object_get_array_member (member_object (res, "strategy"), "buffer_class_counts");
+  g_assert_cmpint (json_array_get_int_element (counts, 0) + json_array_get_int_element (counts, 1), >, 0);
+  for (guint c = 2; c < 6; c++)
+    g_assert_cmpint (json_array_get_int_element (counts, c), ==, 0);
+  g_assert_cmpint (check_oracle_log (res, 60), ==, 0);
+}
+
 /* ---- sola ------------------------------------------------------------------- */
 
 static void
@@ -252,6 +268,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   cli_init ("openworld");
   g_test_add_func ("/openworld/scenario/naive-learns-nothing-new", test_scenario_naive_learns_nothing_new);
+  g_test_add_func ("/openworld/scenario/er-sees-labelled-only", test_scenario_er_sees_labelled_only);
   g_test_add_func ("/openworld/sola/msp", test_sola_msp);
   g_test_add_func ("/openworld/sola/energy", test_sola_energy);
   g_test_add_func ("/openworld/sola/distance", test_sola_distance);
