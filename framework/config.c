@@ -29,6 +29,10 @@ const LfParam lf_scenario_params[] = {
     "knowledge-editing: edits applied one after another (T; the dataset's first T edit requests)" },
   { "eval_at", LF_PARAM_INT_LIST, "[]", 1, 1000000, NULL,
     "knowledge-editing: also measure after these many edits (increasing, each <= edits; the end is always measured)" },
+  { "schedule", LF_PARAM_INT_LIST, "[]", 0, 100000, NULL,
+    "replay the experiences built above in this order, repeats allowed ([0, 1, 0, 2]: experience 0's classes "
+    "or domain come back as the third experience); [] is 0 .. experiences-1.  A recurring experience keeps its "
+    "task id (the first occurrence's) but gets its own sample ids" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,
     "fraction of each experience's training data kept for validation (early stopping, tuning)" },
   { "known_classes", LF_PARAM_INT, "0", 0, 1e6, NULL,

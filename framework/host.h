@@ -77,6 +77,8 @@ typedef struct {
   const char    *type_name, *domains_name;
   int64_t        n_exp;
   LfExperience  *exps;
+  int64_t        n_tasks;             /* distinct tasks (n_exp unless scenario.schedule repeats some) */
+  int32_t       *exp_task;            /* n_exp: experience -> task id, or NULL (the identity) */
   int64_t        n_train, n_test;     /* dataset split sizes */
   int64_t        n_classes;           /* dataset classes */
   int64_t        model_classes;       /* width of the model's head */

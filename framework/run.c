@@ -239,7 +239,7 @@ setup (Run *r, GError **error)
     .struct_size = sizeof spec,
     .input_ndim = r->ds->di.input_ndim,
     .n_classes = r->sc->model_classes,
-    .n_tasks = r->sc->n_exp,
+    .n_tasks = r->sc->n_tasks > 0 ? r->sc->n_tasks : r->sc->n_exp,
     .multi_head = r->sc->mask_by_task,
     .vocab = r->sc->sequences ? LF_BYTE_VOCAB : 0,
     .context = r->sc->sequences ? r->sc->context : 0,

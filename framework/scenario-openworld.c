@@ -24,6 +24,12 @@ lf_openworld_check_keys (const LfParams *p, const char *type, GError **error)
                    "scenario.oracle: the oracle gives class labels, and a %s scenario has none", type);
       return FALSE;
     }
+  if (ow && lf_params_is_set (p, "schedule"))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.schedule: does not apply to open-world (its streams come in the order classes arrive)");
+      return FALSE;
+    }
   if (ow && lf_params_get_float (p, "validation_fraction") != 0)
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,

@@ -33,17 +33,6 @@ static const char ow_scenario[] =
   "{\"type\": \"open-world\", \"experiences\": 3, \"known_classes\": 2, \"oracle\": {\"budget\": 60}}";
 
 static JsonObject *
-run_ok (const char *cfg, const char *out, const char *const *extra)
-{
-  g_autofree char *err = NULL;
-  JsonObject *res = cli_run (cfg, out, extra, &err);
-  if (res == NULL)
-    g_printerr ("%s: %s", cfg, err);
-  g_assert_nonnull (res);
-  return res;
-}
-
-static JsonObject *
 member_object (JsonObject *res, const char *key)
 {
   g_assert_true (json_object_has_member (res, key));
@@ -95,7 +84,7 @@ static void
 test_scenario_naive_learns_nothing_new (void)
 {
   g_autofree char *cfg = ow_config ("naive.json", "{\"name\": \"naive\"}", ow_scenario);
-  g_autoptr (JsonObject) res = run_ok (cfg, "naive.out.json", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "naive.out.json", NULL);
   JsonObject *ow = member_object (res, "open_world");
   g_autofree char *classes = cli_member_json (ow, "classes");
   g_assert_cmpstr (classes, ==, "[[0,1],[2,3],[4,5]]");
@@ -122,7 +111,7 @@ static void
 test_scenario_er_sees_labelled_only (void)
 {
   g_autofree char *cfg = ow_config ("er.json", "{\"name\": \"er\", \"buffer_size\": 10000}", ow_scenario);
-  g_autoptr (JsonObject) res = run_ok (cfg, "er.out.json", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "er.out.json", NULL);
   g_assert_cmpstr (json_object_get_string_member (member_object (res, "open_world"), "novelty_score"), ==, "msp");
   JsonArray *counts = json_object_get_array_member (member_object (res, "strategy"), "buffer_class_counts");
   g_assert_cmpint (json_array_get_int_element (counts, 0) + json_array_get_int_element (counts, 1), >, 0);
@@ -140,7 +129,7 @@ check_sola (const char *score)
   g_autofree char *out = g_strdup_printf ("sola-%s.out.json", score);
   g_autofree char *strategy = g_strdup_printf ("{\"name\": \"sola\", \"score\": \"%s\"}", score);
   g_autofree char *cfg = ow_config (name, strategy, ow_scenario);
-  g_autoptr (JsonObject) res = run_ok (cfg, out, NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, out, NULL);
   g_assert_cmpstr (json_object_get_string_member (member_object (res, "open_world"), "novelty_score"), ==,
                    "strategy");
   int64_t used = check_oracle_log (res, 60);
@@ -170,7 +159,7 @@ test_sola_no_budget_learns_nothing_new (void)
   g_autofree char *cfg = ow_config ("sola-zero.json", "{\"name\": \"sola\"}",
                                     "{\"type\": \"open-world\", \"experiences\": 3, \"known_classes\": 2, "
                                     "\"oracle\": {\"budget\": 0}}");
-  g_autoptr (JsonObject) res = run_ok (cfg, "sola-zero.out.json", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "sola-zero.out.json", NULL);
   g_assert_cmpint (check_oracle_log (res, 0), ==, 0);
   g_assert_cmpfloat (cli_metric (res, "new_accuracy"), ==, 0);   /* reserved units are never predicted */
   g_assert_cmpfloat (cli_strategy_figure (res, "learned_classes"), ==, 2);
@@ -184,7 +173,7 @@ test_sola_budget_respected (void)
   g_autofree char *cfg = ow_config ("sola-tight.json", "{\"name\": \"sola\", \"queries\": 1000}",
                                     "{\"type\": \"open-world\", \"experiences\": 3, \"known_classes\": 2, "
                                     "\"oracle\": {\"budget\": 25}}");
-  g_autoptr (JsonObject) res = run_ok (cfg, "sola-tight.out.json", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "sola-tight.out.json", NULL);
   g_assert_cmpint (check_oracle_log (res, 25), ==, 25);
 }
 
@@ -192,8 +181,8 @@ static void
 test_sola_reproducible_and_resumes (void)
 {
   g_autofree char *cfg = ow_config ("sola-rep.json", "{\"name\": \"sola\"}", ow_scenario);
-  g_autoptr (JsonObject) a = run_ok (cfg, "sola-rep-a.json", NULL);
-  g_autoptr (JsonObject) b = run_ok (cfg, "sola-rep-b.json", NULL);
+  g_autoptr (JsonObject) a = cli_run_ok (cfg, "sola-rep-a.json", NULL);
+  g_autoptr (JsonObject) b = cli_run_ok (cfg, "sola-rep-b.json", NULL);
   /* killed right after experience 1's checkpoint (the oracle has answered
    * once), resumed: the oracle's spent budget and log come back */
   g_setenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE", "1", TRUE);
@@ -202,7 +191,7 @@ test_sola_reproducible_and_resumes (void)
   g_unsetenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE");
   g_assert_null (killed);
   const char *resume[] = { "--resume", NULL };
-  g_autoptr (JsonObject) c = run_ok (cfg, "sola-rep-c.json", resume);
+  g_autoptr (JsonObject) c = cli_run_ok (cfg, "sola-rep-c.json", resume);
   const char *keys[] = { "matrix", "open_world", "oracle", "strategy" };
   for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
     {
@@ -240,6 +229,8 @@ test_config_errors (void)
                  "scenario.known_classes: 5 known classes leave 1 of the dataset's 6 for 2 deployment experiences");
   check_refused ("known-neg", naive, "{\"type\": \"open-world\", \"known_classes\": -1}",
                  "scenario.known_classes: -1 is out of range");
+  check_refused ("schedule", naive, "{\"type\": \"open-world\", \"experiences\": 3, \"schedule\": [0, 1, 2, 1]}",
+                 "scenario.schedule: does not apply to open-world");
   check_refused ("one-exp", naive, "{\"type\": \"open-world\", \"experiences\": 1}",
                  "scenario.experiences: open-world needs at least 2");
   check_refused ("valid", naive, "{\"type\": \"open-world\", \"validation_fraction\": 0.1}",
