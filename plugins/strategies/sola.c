@@ -71,7 +71,10 @@ sola_score_output (Sola *s, const LfModelOutput *out, int64_t n, double *scores)
       lf_novelty_energy (L, n, s->C, s->learned, s->temperature, scores);
       break;
     case SOLA_DISTANCE:
-      lf_novelty_distance (lf_tensor_data (out->features), n, s->d, s->centres, s->n_centres, scores);
+      if (s->n_centres > 0)
+        lf_novelty_distance (lf_tensor_data (out->features), n, s->d, s->centres, s->n_centres, scores);
+      else
+        memset (scores, 0, (size_t) n * sizeof (double));   /* no class means yet: no information */
       break;
     }
 }
