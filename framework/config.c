@@ -10,11 +10,12 @@
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
     "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification|"
-    "knowledge-editing|online",
+    "knowledge-editing|online|open-world",
     "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
     "language modelling over domains in sequence (a loss matrix), classifying which domain a text comes from, "
     "or a stream of fact edits (one experience per edit, docs/editing.md); online: one pass over a class-incremental "
-    "stream, fixed or blurry task boundaries, evaluated every eval_every samples (docs/open-environments.md)" },
+    "stream, fixed or blurry task boundaries, evaluated every eval_every samples; open-world: labelled known classes, "
+    "then unlabelled deployment streams that bring unseen classes (docs/open-environments.md)" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -29,6 +30,10 @@ const LfParam lf_scenario_params[] = {
     "knowledge-editing: edits applied one after another (T; the dataset's first T edit requests)" },
   { "eval_at", LF_PARAM_INT_LIST, "[]", 1, 1000000, NULL,
     "knowledge-editing: also measure after these many edits (increasing, each <= edits; the end is always measured)" },
+  { "schedule", LF_PARAM_INT_LIST, "[]", 0, 100000, NULL,
+    "replay the experiences built above in this order, repeats allowed ([0, 1, 0, 2]: experience 0's classes "
+    "or domain come back as the third experience); [] is 0 .. experiences-1.  A recurring experience keeps its "
+    "task id (the first occurrence's) but gets its own sample ids" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,
     "fraction of each experience's training data kept for validation (early stopping, tuning)" },
   { "blurry", LF_PARAM_JSON, "null", 0, 0, NULL,
@@ -41,6 +46,12 @@ const LfParam lf_scenario_params[] = {
   { "label_noise", LF_PARAM_JSON, "null", 0, 0, NULL,
     "noisy training labels, {\"type\": \"symmetric\"|\"class-flip\", \"rate\": R}; test labels stay clean "
     "(null: none)" },
+  { "known_classes", LF_PARAM_INT, "0", 0, 1e6, NULL,
+    "open-world: classes the first experience trains with labels; the others arrive unlabelled, evenly over "
+    "the later experiences (0: all but one class per later experience)" },
+  { "oracle", LF_PARAM_JSON, "null", 0, 0, NULL,
+    "a budgeted source of true labels strategies may query, {\"budget\": N} (labels for the whole run; "
+    "null: none; docs/plugin-hooks.md)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -30,7 +30,9 @@ G_BEGIN_DECLS
                           * and path integral, toolkit penalty.h, LoRA
                           * helpers, per-sample prompt slots, the dataset
                           * slots answer_span and edit, LfSelection.lr;
-                          * 1.3: lf_ctx_report_buffer)                    */
+                          * 1.3: the oracle, unlabelled streams, the
+                          * novelty slot, toolkit novelty.h, AUROC,
+                          * lf_ctx_report_buffer)                       */
 
 #define LF_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 #define LF_PLUGIN_SYMBOL "lf_plugin_query"
