@@ -64,6 +64,7 @@ typedef struct {
   gboolean      cache_trained;/* model.checkpoint from the cache: trained by this run */
   LfOnlineCurve *curve;       /* online streams and label noise: what the host measures */
   gboolean      stream_on;    /* online: this experience trains on the stream itself */
+  GArray       *carry;        /* withheld online: a task's last, partial batch, trained with the next task's */
 } Run;
 
 /* ---- small helpers ---- */
@@ -487,24 +488,41 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
   r->sched.total_steps = steps_per_epoch * sel->epochs;
   int64_t exp_step = 0;
   double t0 = now_s ();
-  g_autofree int64_t *order = g_new (int64_t, MAX (sel->n, 1));
+  /* an online stream whose tasks are withheld runs on across them: a
+   * task's last samples that do not fill a batch open the next task's
+   * first (no short batch marks the boundary) */
+  const gboolean carry = r->stream_on && !r->ctx.boundaries;
+  const int64_t nc = carry && r->carry ? r->carry->len : 0, total = sel->n + nc;
+  g_autofree int64_t *order = g_new (int64_t, MAX (total, 1));
   for (int64_t ep = 0; ep < sel->epochs; ep++)
     {
       r->ctx.epoch = ep;
-      memcpy (order, sel->sample_ids, (size_t) sel->n * sizeof (int64_t));
+      memcpy (order + nc, sel->sample_ids, (size_t) sel->n * sizeof (int64_t));
       LfRng rng;
       lf_rng_init (&rng, lf_rng_key (r->seed, (uint64_t) e, (uint64_t) ep, 0, "shuffle"));
       for (int64_t i = sel->n - 1; i > 0; i--)
         {
-          int64_t j = (int64_t) lf_rng_below (&rng, (uint64_t) i + 1), t = order[i];
-          order[i] = order[j];
-          order[j] = t;
+          int64_t j = (int64_t) lf_rng_below (&rng, (uint64_t) i + 1), t = order[nc + i];
+          order[nc + i] = order[nc + j];
+          order[nc + j] = t;
+        }
+      if (nc > 0)
+        {
+          memcpy (order, r->carry->data, (size_t) nc * sizeof (int64_t));
+          g_array_set_size (r->carry, 0);
         }
       double loss_sum = 0;
       int64_t loss_n = 0;
-      for (int64_t s = 0; s < sel->n; s += B, exp_step++)
+      for (int64_t s = 0; s < total; s += B, exp_step++)
         {
-          int64_t b = MIN (B, sel->n - s);
+          int64_t b = MIN (B, total - s);
+          if (carry && b < B && e + 1 < r->sc->n_exp)
+            {
+              if (r->carry == NULL)
+                r->carry = g_array_new (FALSE, FALSE, sizeof (int64_t));
+              g_array_append_vals (r->carry, order + s, (guint) b);
+              break;
+            }
           lf_tape_push (TRUE);
           LfBatch *batch = lf_scenario_batch (r->sc, r->ds, LF_SPLIT_TRAIN, order + s, b);
           if (S_HAS (r, before_batch))
@@ -1003,6 +1021,8 @@ run_clear (Run *r)
     json_object_unref (r->ctx.result);
   if (r->ctx.buffer)
     g_array_unref (r->ctx.buffer);
+  if (r->carry)
+    g_array_unref (r->carry);
   lf_online_curve_free (r->curve);
   lf_editing_eval_free (r->editing);
   lf_optimizer_free (r->opt);

@@ -7,6 +7,7 @@
 
 typedef struct {
   int64_t before, after, batches, task_id_batches, n_experiences;
+  int64_t min_batch;          /* the smallest batch the host handed over */
   int64_t min_exp, max_exp;   /* over every hook call */
   gboolean has_task_ids;
 } Probe;
@@ -28,6 +29,7 @@ probe_create (const LfParams *params, LfStrategyCtx *ctx, GError **error)
   Probe *p = g_new0 (Probe, 1);
   p->min_exp = G_MAXINT64;
   p->max_exp = G_MININT64;
+  p->min_batch = G_MAXINT64;
   probe_see (p, ctx);
   return p;
 }
@@ -63,6 +65,7 @@ probe_before_batch (void *self, LfStrategyCtx *ctx, LfBatch *batch)
 {
   Probe *p = self;
   p->batches++;
+  p->min_batch = MIN (p->min_batch, batch->n);
   p->task_id_batches += batch->task_ids != NULL;
   probe_see (p, ctx);
   return batch;
@@ -75,6 +78,7 @@ probe_report (void *self, LfStrategyCtx *ctx)
   lf_ctx_report_number (ctx, "before_experience_calls", (double) p->before);
   lf_ctx_report_number (ctx, "after_experience_calls", (double) p->after);
   lf_ctx_report_number (ctx, "batches", (double) p->batches);
+  lf_ctx_report_number (ctx, "min_batch", (double) p->min_batch);
   lf_ctx_report_number (ctx, "batches_with_task_ids", (double) p->task_id_batches);
   lf_ctx_report_number (ctx, "min_experience", (double) p->min_exp);
   lf_ctx_report_number (ctx, "max_experience", (double) p->max_exp);
