@@ -10,10 +10,11 @@
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
     "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification|"
-    "knowledge-editing",
+    "knowledge-editing|instruction-tuning",
     "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
     "language modelling over domains in sequence (a loss matrix), classifying which domain a text comes from, "
-    "or a stream of fact edits (one experience per edit, docs/editing.md)" },
+    "or a stream of fact edits (one experience per edit, docs/editing.md), or instruction tasks in sequence "
+    "scored by greedy generation and exact match (docs/instruction-tuning.md)" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -28,6 +29,11 @@ const LfParam lf_scenario_params[] = {
     "knowledge-editing: edits applied one after another (T; the dataset's first T edit requests)" },
   { "eval_at", LF_PARAM_INT_LIST, "[]", 1, 1000000, NULL,
     "knowledge-editing: also measure after these many edits (increasing, each <= edits; the end is always measured)" },
+  { "eval_items", LF_PARAM_INT, "0", 0, 1e9, NULL,
+    "instruction-tuning: test items per task answered by greedy generation at each evaluation (the first N; "
+    "0: all)" },
+  { "generations", LF_PARAM_INT, "2", 0, 1000, NULL,
+    "instruction-tuning: test items per task whose generations before and after the sequence the result keeps" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,
     "fraction of each experience's training data kept for validation (early stopping, tuning)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },

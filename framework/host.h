@@ -91,6 +91,11 @@ typedef struct {
   LfEdit        *edits;               /* n_exp requests (arrays borrowed from the dataset) */
   GArray        *eval_at;             /* int64: edits after which to measure, increasing, ending at n_exp */
   GArray        *reference;           /* int64 training ids of the knowledge base (lf_ctx_reference_samples) */
+  /* instruction-tuning (docs/instruction-tuning.md): the loss covers the
+   * answer spans and the end token; experiences are scored by greedy
+   * generation and exact match */
+  gboolean       instruct;
+  GArray        *general;             /* int64 test ids (dataset indices) of the general-ability texts */
 } LfScenario;
 
 LfScenario *lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error);
