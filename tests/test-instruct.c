@@ -260,6 +260,9 @@ test_errors (void)
     { "{\"tasks\": [\"fortune-category\"], \"fortunes_path\": \"/nonexistent\"}",
       "dataset.fortune_categories[0]: cannot read /nonexistent/computers" },
     { "{\"general_texts\": 100000}", "dataset.general_texts: 100000 asked for" },
+    { "{\"fortune_categories\": [\"computers\", \"../etc\"]}",
+      "dataset.fortune_categories[1]: \"../etc\" is not a fortune file name" },
+    { "{\"fortune_categories\": []}", "dataset.fortune_categories: empty" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -380,6 +383,9 @@ test_config_errors (void)
     { "{\"model\": " TINY ", \"strategy\": {\"name\": \"naive\"}, \"dataset\": " DATA ", "
       "\"scenario\": {\"type\": \"continual-pretraining\", \"eval_items\": 5, \"context\": 48}}",
       "scenario.eval_items: applies to instruction-tuning scenarios, not continual-pretraining" },
+    { "{\"model\": " TINY ", \"strategy\": {\"name\": \"naive\"}, \"dataset\": " DATA ", "
+      "\"scenario\": {\"type\": \"continual-pretraining\", \"generations\": 5, \"context\": 48}}",
+      "scenario.generations: applies to instruction-tuning scenarios, not continual-pretraining" },
     { "{\"model\": " TINY ", \"strategy\": {\"name\": \"naive\"}, \"dataset\": {\"name\": \"fortunes\"}, "
       "\"scenario\": {\"type\": \"instruction-tuning\", \"context\": 48}}",
       "instruction-tuning needs a text dataset with answer spans" },
