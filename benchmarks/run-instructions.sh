@@ -5,7 +5,8 @@
 # then 5 instruction tasks in sequence with naive, joint, er, ewc, lwf, lora,
 # o-lora, lamol and ssr over 3 seeds; then the report, the leaderboard
 # (mean ± sd over seeds of average exact match, forgetting, BWT,
-# general_loss_delta, wall time) and each task's generations before and
+# general_loss_delta, wall time; a cell's wall time includes waiting for
+# the base model while another cell trains it) and each task's generations before and
 # after the sequence for naive and the best method.
 #
 #   bash benchmarks/run-instructions.sh      # JOBS=2; LIFELONG_CACHE=$BUILD/cache
@@ -42,14 +43,15 @@ print(f"tasks: {', '.join(first['config']['dataset']['tasks'])}; seeds per metho
       f"{max(len(v) for v in runs.values())}; general loss before tuning (base model): "
       f"{ins['general_loss_before']:.3f} nats/token on {ins['general_texts']} held-out fortunes")
 print()
-print("| method | avg exact match | forgetting | BWT | learning EM | general_loss_delta | wall time (s) |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+print("| method | avg exact match | forgetting | BWT | learning EM | general_loss_delta | wall time (s) | train (s) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 order = sorted(runs, key=lambda k: -statistics.mean(r["metrics"]["average_accuracy"] for r in runs[k]))
 for k in order:
     rs = runs[k]
     m = lambda key: ms([r["metrics"].get(key) for r in rs])
     print(f"| {k} | {m('average_accuracy')} | {m('average_forgetting')} | {m('bwt')} | "
-          f"{m('learning_accuracy')} | {m('general_loss_delta')} | {ms([r['time_s']['total'] for r in rs])} |")
+          f"{m('learning_accuracy')} | {m('general_loss_delta')} | {ms([r['time_s']['total'] for r in rs])} | "
+          f"{ms([r['time_s']['train'] for r in rs])} |")
 best = next(k for k in order if k not in ("joint", "naive"))
 for k in ("naive", best):
     r = sorted(runs[k], key=lambda r: r["config"]["seed"])[0]
