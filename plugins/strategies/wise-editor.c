@@ -56,6 +56,7 @@ typedef struct {
   double     rho, density, act_ratio, alpha, beta, gamma;
   int64_t    k, per_shard, per_memory, n_irr, replay;
   gboolean   replay_answer;
+  gboolean   through_memory;  /* an edit trains S + its shard's change, not V_j alone */
   uint64_t   mask_key;
   LfModule  *layer;
   LfTensor  *w;             /* the main memory (borrowed from the model) */
@@ -347,6 +348,7 @@ wise_editor_create (const LfParams *p, LfStrategyCtx *ctx, gboolean retrieve, co
   s->n_irr = lf_params_get_int (p, "irrelevant");
   s->replay = lf_params_get_int (p, "replay");
   s->replay_answer = lf_params_get_bool (p, "replay_answer");
+  s->through_memory = lf_params_get_bool (p, "through_memory");
   const char *score = lf_params_get_string (p, "score");
   if (!g_str_equal (score, "max") && !g_str_equal (score, "mean"))
     {
@@ -469,7 +471,10 @@ wise_editor_before_experience (void *self, LfStrategyCtx *ctx, GError **error)
       s->holder = lf_module_new ("wise", LF_MODULE_CUSTOM, NULL, NULL);
       int64_t shape[2] = { s->d, s->ff };
       s->v = lf_module_add_param (s->holder, "weight", 2, shape);
-      memcpy (lf_tensor_data (s->v), mem->shard[j], (size_t) s->numel * sizeof (LfReal));
+      /* the shard alone (the paper's independent shards), or the side memory
+       * as merged so far, whose masked weights the edit moves */
+      memcpy (lf_tensor_data (s->v), s->through_memory ? lf_tensor_data (mem->side) : mem->shard[j],
+              (size_t) s->numel * sizeof (LfReal));
       lf_module_add_child (lf_module_parent (s->layer), s->holder);
       lf_optimizer_set_mask (lf_ctx_optimizer (ctx), s->v, mem->mask[j]);
     }
@@ -545,7 +550,12 @@ wise_editor_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
   int64_t j = s->cur_shard;
   if (s->holder)
     {
-      memcpy (mem->shard[j], lf_tensor_data (s->v), (size_t) s->numel * sizeof (LfReal));
+      const LfReal *v = lf_tensor_data (s->v), *side = lf_tensor_data (mem->side);
+      if (s->through_memory)
+        for (int64_t i = 0; i < s->numel; i++)
+          mem->shard[j][i] += v[i] - side[i];   /* zero off the mask */
+      else
+        memcpy (mem->shard[j], v, (size_t) s->numel * sizeof (LfReal));
       lf_optimizer_set_mask (lf_ctx_optimizer (ctx), s->v, NULL);
       lf_module_detach (s->holder);
       lf_module_free (s->holder);

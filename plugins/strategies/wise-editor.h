@@ -43,7 +43,9 @@
   { "replay", LF_PARAM_INT, "0", 0, 1024, NULL, \
     "earlier edits of the same side memory replayed at each step, their activation kept above beta (0: none)" }, \
   { "replay_answer", LF_PARAM_BOOL, "false", 0, 0, NULL, \
-    "replayed edits also add their answer loss" }
+    "replayed edits also add their answer loss" }, \
+  { "through_memory", LF_PARAM_BOOL, "false", 0, 0, NULL, \
+    "an edit's steps run through the side memory as merged so far plus the shard's change (false: the shard alone, as the paper)" }
 
 /* create for both plugins: retrieve FALSE, one side memory; TRUE, a new one
  * every edits_per_memory edits (the parameter must be in the table).
