@@ -2,14 +2,14 @@
  * generator in process; the knowledge-editing scenario, the model cache and
  * the ft-l / ft-ewc / grace editors through the executable, on a tiny model;
  * GRACE's codebook rules in process (plugins/strategies/grace-codebook.c);
- * WISE's shard masks and TIES merge in process (wise-merge.c), its router
+ * WISE's shard masks and TIES merge in process (wise-ops.c), its router
  * and its untouched main memory through the executable. */
 #include "strategies/cli.h"
 #include "host.h"
 #include "plugin-private.h"
 #include "safetensors.h"
 #include "../plugins/strategies/grace-codebook.h"
-#include "../plugins/strategies/wise-merge.h"
+#include "../plugins/strategies/wise-ops.h"
 #include <math.h>
 #include <stdio.h>
 #include <glib/gstdio.h>

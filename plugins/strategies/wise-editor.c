@@ -4,7 +4,7 @@
  * Memories.  The main memory is model.layers.L.mlp.down_proj.weight W, which
  * nothing ever writes.  A side memory S starts as a copy of W.  It has k
  * shards, each a full copy V_j of W with a random mask M_j of density rho
- * (wise-merge.c): an edit goes to one shard (edits_per_shard consecutive
+ * (wise-ops.c): an edit goes to one shard (edits_per_shard consecutive
  * edits each, the shards in turn) and trains only V_j's masked weights,
  * with the forward through V_j alone.  After the edit, S = W + TIES (V_j - W
  * over the shards that hold edits).
@@ -24,7 +24,7 @@
  *   mean_i relu (s(x_i) - alpha) + relu (beta - s(x_e))
  *   + mean_i relu (gamma - (s(x_e) - s(x_i))). */
 #include "wise-editor.h"
-#include "wise-merge.h"
+#include "wise-ops.h"
 #include <math.h>
 #include <string.h>
 
@@ -94,90 +94,6 @@ wise_memory_free (gpointer p)
   g_free (m);
 }
 
-/* ---- the training forward's score: max_t ||z_t - y_t|| per sequence ----- */
-
-typedef struct {
-  int64_t        nseq, T, d;
-  const int32_t *tok;       /* (nseq, T), or NULL: every position counts */
-  gboolean       mean;      /* the mean over positions, not the max */
-  int64_t       *argmax;    /* (nseq): the row of the max, -1 when none; with mean: the positions counted */
-} WiseScoreOp;
-
-static void
-wise_score_forward (void *c, int n_in, LfTensor *const *in, LfTensor *out)
-{
-  (void) n_in;
-  WiseScoreOp *o = c;
-  const LfReal *z = lf_tensor_data (in[0]), *y = lf_tensor_data (in[1]);
-  LfReal *dst = lf_tensor_data (out);
-  for (int64_t b = 0; b < o->nseq; b++)
-    {
-      double best = 0, sum = 0;
-      int64_t cnt = 0;
-      o->argmax[b] = -1;
-      for (int64_t t = 0; t < o->T; t++)
-        {
-          int64_t r = b * o->T + t;
-          if (o->tok && o->tok[r] == LF_TOKEN_PAD)
-            continue;
-          double s = 0;
-          for (int64_t j = 0; j < o->d; j++)
-            {
-              double df = (double) z[r * o->d + j] - (double) y[r * o->d + j];
-              s += df * df;
-            }
-          s = sqrt (s);
-          sum += s;
-          cnt++;
-          if (o->argmax[b] < 0 || s > best)
-            {
-              best = s;
-              o->argmax[b] = r;
-            }
-        }
-      if (o->mean)
-        o->argmax[b] = cnt;
-      dst[b] = (LfReal) (o->mean ? (cnt ? sum / (double) cnt : 0) : best);
-    }
-}
-
-/* d s / d z_r = (z_r - y_r) / ||z_r - y_r|| at the arg-max row r */
-static void
-wise_score_backward (void *c, int n_in, LfTensor *const *in, LfTensor *out, const LfReal *g, LfReal *const *ig)
-{
-  (void) n_in;
-  WiseScoreOp *o = c;
-  const LfReal *z = lf_tensor_data (in[0]), *y = lf_tensor_data (in[1]);
-  const LfReal *s = lf_tensor_data (out);
-  (void) s;
-  for (int64_t b = 0; b < o->nseq; b++)
-    for (int64_t t = 0; t < o->T; t++)
-      {
-        int64_t r = b * o->T + t;
-        if (o->mean ? (o->tok && o->tok[r] == LF_TOKEN_PAD) : r != o->argmax[b])
-          continue;
-        double nrm = 0;
-        for (int64_t j = 0; j < o->d; j++)
-          nrm += ((double) z[r * o->d + j] - y[r * o->d + j]) * ((double) z[r * o->d + j] - y[r * o->d + j]);
-        nrm = sqrt (nrm);
-        if (nrm == 0)
-          continue;
-        double scale = g[b] / nrm / (o->mean ? (double) o->argmax[b] : 1.0);
-        for (int64_t j = 0; j < o->d; j++)
-          {
-            LfReal gr = (LfReal) (scale * ((double) z[r * o->d + j] - y[r * o->d + j]));
-            if (ig[0])
-              ig[0][r * o->d + j] += gr;
-            if (ig[1])
-              ig[1][r * o->d + j] -= gr;
-          }
-      }
-}
-
-static const LfCustomOp wise_score_op = {
-  sizeof (LfCustomOp), "wise-score", wise_score_forward, wise_score_backward,
-};
-
 /* ---- the hook ---------------------------------------------------------------- */
 
 static LfTensor *
@@ -199,11 +115,7 @@ wise_hook (LfModule *m, LfTensor *x, LfTensor *y, LfForward *fwd, void *user)
     {
       /* an edit's steps: the shard alone, everywhere; its scores for the loss */
       LfTensor *z = lf_linear (x, s->v, NULL);
-      WiseScoreOp *o = lf_scope_alloc (sizeof *o);
-      *o = (WiseScoreOp) { nseq, T, s->d, tok, s->mean, lf_scope_alloc ((size_t) nseq * sizeof (int64_t)) };
-      LfTensor *in[2] = { z, y };
-      int64_t shape[1] = { nseq };
-      s->last_score = lf_custom (&wise_score_op, o, 2, in, 1, shape);
+      s->last_score = wise_activation_score (z, y, nseq, T, tok, s->mean);
       return z;
     }
   int64_t M = s->mems->len;
@@ -228,27 +140,10 @@ wise_hook (LfModule *m, LfTensor *x, LfTensor *y, LfForward *fwd, void *user)
         continue;
       LfTensor *z = lf_linear (x, mem->side, NULL);
       const LfReal *zd = lf_tensor_data (z);
+      const LfReal *scores = lf_tensor_data (wise_activation_score (z, y, nseq, T, tok, s->mean));
       for (int64_t i = 0; i < nseq; i++)
         {
-          double sc = 0, sum = 0;
-          int64_t cnt = 0;
-          for (int64_t t = 0; t < T; t++)
-            {
-              int64_t r = i * T + t;
-              if (tok && tok[r] == LF_TOKEN_PAD)
-                continue;
-              double q = 0;
-              for (int64_t j = 0; j < s->d; j++)
-                {
-                  double df = (double) zd[r * s->d + j] - (double) yd[r * s->d + j];
-                  q += df * df;
-                }
-              sc = MAX (sc, sqrt (q));
-              sum += sqrt (q);
-              cnt++;
-            }
-          if (s->mean)
-            sc = cnt ? sum / (double) cnt : 0;
+          double sc = scores[i];
           if (s->probe)
             s->probe->scores[i * M + mi] = sc;
           if (mem->n_edits > 0 && sc > mem->eps && sc > best[i])

@@ -2,7 +2,7 @@
  * Knowledge Memory for Lifelong Model Editing of Large Language Models"):
  * what the strategies "wise" and "wise-retrieve" share (docs/editing.md).
  * A side memory is a copy of one feed-forward's down_proj; edits train it
- * in random subspaces (shards) merged with TIES (wise-merge.c); a router
+ * in random subspaces (shards) merged with TIES (wise-ops.c); a router
  * sends a sequence to the side memory when its activation score
  * max_t ||A(x_t) (W' - W)^T|| passes the threshold learned from the edits,
  * else to the main memory, the model's own, never-changed down_proj.

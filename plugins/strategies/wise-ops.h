@@ -1,9 +1,10 @@
-/* lifelong plugins — WISE's knowledge shards and their merge (Wang et al.,
- * NeurIPS 2024; docs/editing.md, "wise"): the random subspace masks an
- * edit shard trains in, and the TIES merge (Yadav et al., NeurIPS 2023) of
- * the shards' task vectors into a side memory.  Plain arrays, no model:
- * wise-editor.c uses them, tests/test-editing.c checks them on hand-made
- * values. */
+/* lifelong plugins — WISE's computations (Wang et al., NeurIPS 2024;
+ * docs/editing.md, "wise"): the random subspace masks an edit shard trains
+ * in, the TIES merge (Yadav et al., NeurIPS 2023) of the shards' task
+ * vectors into a side memory, and the activation score as a differentiable
+ * op.  Plain arrays and the engine API, no model: wise-editor.c uses them,
+ * tests/test-editing.c checks the masks and TIES on hand-made values,
+ * tests/test-wise-ops.c the score's gradient in double precision. */
 #pragma once
 
 #include <lifelong/lifelong.h>
@@ -27,3 +28,14 @@ int64_t wise_shard_mask (uint8_t *mask, int64_t n, double rho, uint64_t key);
  * trimmed task vectors were dropped for disagreeing with the elected sign. */
 int64_t wise_ties_merge (const LfReal *base, const LfReal *const *thetas, int k, int64_t n, double density,
                          double lambda, LfReal *out);
+
+/* The activation score of each sequence: z, y (nseq * T rows of d values,
+ * any shape with that many elements; d = numel / (nseq * T)), the side and
+ * the main memory's outputs; per sequence b, over its positions t whose
+ * token is not LF_TOKEN_PAD (tok (nseq, T); NULL: every position):
+ *   mean: 1/n_b sum_t ||z_bt - y_bt||_2      max: max_t ||z_bt - y_bt||_2
+ * (0 for a sequence with no position).  -> (nseq), differentiable in z and
+ * y (max: through its arg-max position, the first of equals; a position
+ * where z = y gets no gradient). */
+LfTensor *wise_activation_score (LfTensor *z, LfTensor *y, int64_t nseq, int64_t T, const int32_t *tok,
+                                 gboolean mean);
