@@ -10,11 +10,13 @@
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
     "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification|"
-    "knowledge-editing|instruction-tuning",
+    "knowledge-editing|open-world|instruction-tuning",
     "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
     "language modelling over domains in sequence (a loss matrix), classifying which domain a text comes from, "
-    "or a stream of fact edits (one experience per edit, docs/editing.md), or instruction tasks in sequence "
-    "scored by greedy generation and exact match (docs/instruction-tuning.md)" },
+    "or a stream of fact edits (one experience per edit, docs/editing.md); open-world: labelled known classes, "
+    "then unlabelled deployment streams that bring unseen classes (docs/open-environments.md); "
+    "instruction-tuning: instruction tasks in sequence scored by greedy generation and exact match "
+    "(docs/instruction-tuning.md)" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -34,8 +36,18 @@ const LfParam lf_scenario_params[] = {
     "0: all)" },
   { "generations", LF_PARAM_INT, "2", 0, 1000, NULL,
     "instruction-tuning: test items per task whose generations before and after the sequence the result keeps" },
+  { "schedule", LF_PARAM_INT_LIST, "[]", 0, 100000, NULL,
+    "replay the experiences built above in this order, repeats allowed ([0, 1, 0, 2]: experience 0's classes "
+    "or domain come back as the third experience); [] is 0 .. experiences-1.  A recurring experience keeps its "
+    "task id (the first occurrence's) but gets its own sample ids" },
   { "validation_fraction", LF_PARAM_FLOAT, "0", 0, 0.9, NULL,
     "fraction of each experience's training data kept for validation (early stopping, tuning)" },
+  { "known_classes", LF_PARAM_INT, "0", 0, 1e6, NULL,
+    "open-world: classes the first experience trains with labels; the others arrive unlabelled, evenly over "
+    "the later experiences (0: all but one class per later experience)" },
+  { "oracle", LF_PARAM_JSON, "null", 0, 0, NULL,
+    "a budgeted source of true labels strategies may query, {\"budget\": N} (labels for the whole run; "
+    "null: none; docs/plugin-hooks.md)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tensor-private.h"
+#include "oracle.h"
 #include <lifelong/lifelong.h>
 #include <json-glib/json-glib.h>
 
@@ -65,6 +66,7 @@ typedef struct {
   GArray  *classes;   /* int32 dataset classes of this experience                       */
   int32_t *perm;      /* permutation of input features, or NULL                         */
   double   angle;     /* rotation in degrees (0: none)                                  */
+  GArray  *labelled;  /* int64: the train ids whose labels are known, when they are hidden */
 } LfExperience;
 
 /* Scenario sample id = experience * split_size + dataset index, so the same
@@ -75,6 +77,8 @@ typedef struct {
   const char    *type_name, *domains_name;
   int64_t        n_exp;
   LfExperience  *exps;
+  int64_t        n_tasks;             /* distinct tasks (n_exp unless scenario.schedule repeats some) */
+  int32_t       *exp_task;            /* n_exp: experience -> task id, or NULL (the identity) */
   int64_t        n_train, n_test;     /* dataset split sizes */
   int64_t        n_classes;           /* dataset classes */
   int64_t        model_classes;       /* width of the model's head */
@@ -91,6 +95,15 @@ typedef struct {
   LfEdit        *edits;               /* n_exp requests (arrays borrowed from the dataset) */
   GArray        *eval_at;             /* int64: edits after which to measure, increasing, ending at n_exp */
   GArray        *reference;           /* int64 training ids of the knowledge base (lf_ctx_reference_samples) */
+  /* open-world (framework/scenario-openworld.c, docs/open-environments.md):
+   * experiences from labelled_exps on are unlabelled streams whose labels
+   * only the oracle gives */
+  gboolean       open_world;
+  gboolean       hidden_labels;
+  int64_t        labelled_exps;
+  int64_t        known_classes;
+  LfOracle      *oracle;             /* scenario.oracle, or NULL (owned) */
+  LfDataset     *ds;                  /* borrowed: the oracle's truth */
   /* instruction-tuning (docs/instruction-tuning.md): the loss covers the
    * answer spans and the end token; experiences are scored by greedy
    * generation and exact match */
@@ -99,6 +112,39 @@ typedef struct {
 } LfScenario;
 
 LfScenario *lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error);
+
+/* ---- open-world (scenario-openworld.c) ---- */
+/* The scenario keys only open-world takes, and scenario.oracle, checked
+ * against the type before anything is built. */
+gboolean    lf_openworld_check_keys (const LfParams *p, const char *type, GError **error);
+/* Classes of experience e (of T, C classes): K known ones first, the rest
+ * spread evenly over the later experiences. */
+int64_t     lf_openworld_classes_in (const LfScenario *sc, int64_t e, int64_t C, int64_t T);
+/* The experience whose stream brings training sample i of a class first
+ * seen in experience first (one of first .. T-1, keyed by seed). */
+int64_t     lf_openworld_stream_of (int64_t i, int64_t first, int64_t T, uint64_t seed);
+/* Sets known_classes (checked against C and T) for open-world. */
+gboolean    lf_openworld_setup (LfScenario *sc, const LfParams *p, int64_t C, int64_t T, GError **error);
+/* After the experiences exist: hides the streams' labels, makes the oracle. */
+gboolean    lf_openworld_finish (LfScenario *sc, const LfParams *p, LfDataset *ds, GError **error);
+/* A training sample's label as strategies may see it: LF_LABEL_UNKNOWN for
+ * an unlabelled stream's sample the oracle has not answered about. */
+int32_t     lf_scenario_train_label (const LfScenario *sc, LfDataset *ds, int64_t id);
+/* Experience e's training ids whose labels are known (all of them when
+ * none are hidden).  Borrowed, valid until the next oracle query. */
+GArray     *lf_scenario_labelled (LfScenario *sc, int64_t e);
+/* open-world evaluation after experience e: the AUROC of the novelty
+ * scores (the strategy's novelty slot, else lf_novelty_msp) of the test
+ * samples of experiences after e (unseen classes) against those of 0..e;
+ * NaN after the last experience.  B: samples per batch. */
+double      lf_openworld_novelty_auroc (LfScenario *sc, LfStrategyCtx *ctx, const LfStrategyVTable *svt,
+                                        void *strat, int64_t e, int64_t B);
+/* The result's "open_world" member (into top) and the metrics
+ * novelty_auroc (mean over the rows where it is defined), old_accuracy and
+ * new_accuracy (last row) into metrics.  R: nrows x n_exp. */
+void        lf_openworld_result (const LfScenario *sc, const double *R, const int64_t *row_exp, int64_t nrows,
+                                 const double *novelty, gboolean strategy_scores, JsonObject *metrics,
+                                 JsonObject *top);
 void        lf_scenario_free (LfScenario *sc);
 /* A batch of scenario ids of one split, in the current scope's arena. */
 LfBatch    *lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split,

@@ -157,7 +157,9 @@ instruct_keep_generations (LfInstructEval *ev, gboolean before)
               o = json_object_new ();
               g_autofree char *p = instruct_text (prompt + 1, np - 1);
               g_autofree char *ref = g_strndup ((const char *) ans, (gsize) m);
-              json_object_set_string_member (o, "task", ev->ds->di.domain_names ? ev->ds->di.domain_names[e] : "");
+              /* the dataset task of experience e (scenario.schedule may repeat tasks) */
+              int64_t task = ev->sc->exp_task ? ev->sc->exp_task[e] : e;
+              json_object_set_string_member (o, "task", ev->ds->di.domain_names ? ev->ds->di.domain_names[task] : "");
               json_object_set_string_member (o, "prompt", p);
               json_object_set_string_member (o, "reference", ref);
               json_object_set_string_member (o, "before", gen);

@@ -230,3 +230,49 @@ lf_metrics_editing (const int32_t *pred, const int32_t *ref, const int64_t *offs
     }
   return sums->len > 0 ? total / (double) sums->len : NAN;
 }
+
+/* (score, positive) pairs sorted by score for the rank statistic */
+typedef struct {
+  double  s;
+  uint8_t pos;
+} ScoredSample;
+
+static int
+cmp_scored (const void *a, const void *b)
+{
+  double x = ((const ScoredSample *) a)->s, y = ((const ScoredSample *) b)->s;
+  return (x > y) - (x < y);
+}
+
+double
+lf_metrics_auroc (const double *scores, const uint8_t *positive, int64_t n)
+{
+  g_return_val_if_fail (n >= 0 && (n == 0 || (scores != NULL && positive != NULL)), NAN);
+  g_autofree ScoredSample *v = g_new (ScoredSample, MAX (n, 1));
+  int64_t P = 0;
+  for (int64_t i = 0; i < n; i++)
+    {
+      if (isnan (scores[i]))
+        return NAN;
+      v[i] = (ScoredSample) { scores[i], positive[i] != 0 };
+      P += v[i].pos;
+    }
+  int64_t N = n - P;
+  if (P == 0 || N == 0)
+    return NAN;
+  qsort (v, (size_t) n, sizeof *v, cmp_scored);
+  /* the sum of the positives' ranks (1-based), a tied group sharing its
+   * average rank: U = sum - P (P + 1) / 2 counts every (positive,
+   * negative) pair the positive wins, ties as one half */
+  double rank_sum = 0;
+  for (int64_t i = 0; i < n;)
+    {
+      int64_t j = i, pos = 0;
+      while (j < n && v[j].s == v[i].s)
+        pos += v[j++].pos;
+      rank_sum += (double) pos * ((double) (i + 1) + (double) j) / 2.0;
+      i = j;
+    }
+  double U = rank_sum - (double) P * (double) (P + 1) / 2.0;
+  return U / ((double) P * (double) N);
+}

@@ -47,6 +47,7 @@ typedef struct {
   GArray       *rows;       /* double, T per row */
   GArray       *vrows;      /* the same on the validation parts (when there are any) */
   GArray       *row_exp;    /* int64: the experience each row follows */
+  GArray       *novelty;    /* double per row: open-world novelty AUROC */
   double       *baseline;
   double        t_train, t_eval;
   int64_t       train_samples;
@@ -241,7 +242,7 @@ setup (Run *r, GError **error)
     .struct_size = sizeof spec,
     .input_ndim = r->ds->di.input_ndim,
     .n_classes = r->sc->model_classes,
-    .n_tasks = r->sc->n_exp,
+    .n_tasks = r->sc->n_tasks > 0 ? r->sc->n_tasks : r->sc->n_exp,
     .multi_head = r->sc->mask_by_task,
     .vocab = r->sc->sequences ? LF_BYTE_VOCAB : 0,
     .context = r->sc->sequences ? r->sc->context : 0,
@@ -329,7 +330,13 @@ setup (Run *r, GError **error)
         return FALSE;
       gboolean ok = TRUE;
       r->ctx.experience = pg.experience_done;
-      if (S_HAS (r, load))
+      if (r->sc->oracle)
+        ok = lf_oracle_load (r->sc->oracle, st, error);
+      size_t nb = 0;
+      const void *nov = lf_state_get_bytes (st, "host.open_world.novelty", &nb);
+      if (nov)
+        g_array_append_vals (r->novelty, nov, (guint) (nb / sizeof (double)));
+      if (ok && S_HAS (r, load))
         ok = r->svt->load (r->strat, &r->ctx, st, error);
       sync_optimizer (r);
       ok = ok && lf_checkpoint_restore_model (ck, r->model, r->opt, error);
@@ -362,6 +369,11 @@ write_checkpoint (Run *r, int64_t e, GError **error)
     fflush (r->steplog);
   LfState *st = lf_state_new ();
   gboolean ok = !S_HAS (r, save) || r->svt->save (r->strat, &r->ctx, st, error);
+  /* the host's own state beside the strategy's: the oracle, the novelty row */
+  if (r->sc->oracle)
+    lf_oracle_save (r->sc->oracle, st);
+  if (r->novelty->len > 0)
+    lf_state_put_bytes (st, "host.open_world.novelty", r->novelty->data, r->novelty->len * sizeof (double));
   LfProgress pg = { .experience_done = e, .step = r->ctx.step, .train_samples = r->train_samples,
                     .t_train = r->t_train, .t_eval = r->t_eval, .rows = r->rows, .vrows = r->vrows,
                     .row_exp = r->row_exp,
@@ -658,7 +670,8 @@ run_experiences (Run *r, GError **error)
       /* what trains now (a strategy may freeze its modules once the
        * experience ends: counted at the end, PEFT would report 0) */
       r->trainable = lf_module_count_params (lf_model_root (r->model), "*", TRUE);
-      GArray *tr = r->sc->exps[e].train;
+      /* an unlabelled stream trains, by default, on what the oracle labelled */
+      GArray *tr = lf_scenario_labelled (r->sc, e);
       LfSelection sel = {
         .struct_size = sizeof sel,
         .sample_ids = g_memdup2 (tr->data, (gsize) tr->len * sizeof (int64_t)),
@@ -708,6 +721,14 @@ run_experiences (Run *r, GError **error)
       double *row = g_new (double, T);
       evaluate_all (r, row, TRUE);
       g_array_append_vals (r->rows, row, (guint) T);
+      if (r->sc->open_world)
+        {
+          double t0 = now_s ();
+          double auroc = lf_openworld_novelty_auroc (r->sc, &r->ctx, r->svt, r->strat, e,
+                                                     lf_params_get_int (r->tp, "eval_batch_size"));
+          g_array_append_val (r->novelty, auroc);
+          r->t_eval += now_s () - t0;
+        }
       if (lf_params_get_float (r->scp, "validation_fraction") > 0)
         {
           /* the numbers tuning reads: never the test set */
@@ -800,6 +821,9 @@ result_json (Run *r)
       lf_metrics_compute_rows (kind, T, nrows, R, r->baseline, &m);
       g_autofree char *mj = lf_metrics_to_json (&m);
       JsonNode *mn = json_from_string (mj, NULL);
+      if (r->sc->open_world && (int64_t) r->novelty->len == nrows)
+        lf_openworld_result (r->sc, R, (const int64_t *) r->row_exp->data, nrows, (const double *) r->novelty->data,
+                             S_HAS (r, novelty), json_node_get_object (mn), r->ctx.result);
       if (r->instruct)
         /* general ability: the held-out text's loss after the sequence minus before it */
         json_object_set_member (json_node_get_object (mn), "general_loss_delta",
@@ -810,6 +834,11 @@ result_json (Run *r)
     {
       json_builder_set_member_name (b, "instruction");
       json_builder_add_value (b, lf_instruct_eval_json (r->instruct));
+    }
+  if (r->sc->oracle)
+    {
+      json_builder_set_member_name (b, "oracle");
+      json_builder_add_value (b, lf_oracle_to_json (r->sc->oracle));
     }
   if (r->res.cache_name)
     {
@@ -978,6 +1007,8 @@ run_clear (Run *r)
     g_array_unref (r->rows);
   if (r->row_exp)
     g_array_unref (r->row_exp);
+  if (r->novelty)
+    g_array_unref (r->novelty);
   if (r->vrows)
     g_array_unref (r->vrows);
   g_free (r->baseline);
@@ -1024,6 +1055,7 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
   r.rows = g_array_new (FALSE, FALSE, sizeof (double));
   r.row_exp = g_array_new (FALSE, FALSE, sizeof (int64_t));
   r.vrows = g_array_new (FALSE, FALSE, sizeof (double));
+  r.novelty = g_array_new (FALSE, FALSE, sizeof (double));
   gboolean ok = setup (&r, error);
   if (ok && o->out_path)
     {

@@ -24,15 +24,18 @@ lf_scenario_free (LfScenario *sc)
       if (x->valid) g_array_unref (x->valid);
       if (x->test) g_array_unref (x->test);
       if (x->classes) g_array_unref (x->classes);
+      if (x->labelled) g_array_unref (x->labelled);
       g_free (x->perm);
     }
   g_free (sc->exps);
+  g_free (sc->exp_task);
   g_free (sc->edits);
   if (sc->eval_at) g_array_unref (sc->eval_at);
   if (sc->reference) g_array_unref (sc->reference);
   if (sc->general) g_array_unref (sc->general);
   g_free (sc->label_map);
   g_free (sc->class_order);
+  lf_oracle_free (sc->oracle);
   g_free (sc);
 }
 
@@ -116,6 +119,69 @@ class_order_from_params (const LfParams *p, int64_t C, int32_t *order, GError **
 
 #define DS_HAS(ds, field) \
   ((ds)->vt->struct_size >= G_STRUCT_OFFSET (LfDatasetVTable, field) + sizeof (void *) && (ds)->vt->field != NULL)
+
+static GArray *
+rebase_ids (const GArray *ids, int64_t n, int64_t k)
+{
+  GArray *out = ids_new ();
+  for (guint i = 0; i < ids->len; i++)
+    {
+      int64_t id = k * n + g_array_index (ids, int64_t, i) % n;
+      g_array_append_val (out, id);
+    }
+  return out;
+}
+
+/* scenario.schedule: the experiences built so far become tasks, played in
+ * the schedule's order; a task that recurs keeps its task id, classes,
+ * transform and validation part, with sample ids of its new position (so
+ * replay and the matrix keep the occurrences apart). */
+static gboolean
+apply_schedule (LfScenario *sc, const LfParams *p, int64_t D, GError **error)
+{
+  int64_t S;
+  const int64_t *sched = lf_params_get_int_list (p, "schedule", &S);
+  sc->n_tasks = sc->n_exp;
+  if (S == 0)
+    return TRUE;
+  for (int64_t k = 0; k < S; k++)
+    if (sched[k] < 0 || sched[k] >= sc->n_exp)
+      {
+        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                     "scenario.schedule[%" G_GINT64_FORMAT "]: %" G_GINT64_FORMAT " is not an experience "
+                     "(0 .. %" G_GINT64_FORMAT ")", k, sched[k], sc->n_exp - 1);
+        return FALSE;
+      }
+  LfExperience *exps = g_new0 (LfExperience, S);
+  sc->exp_task = g_new (int32_t, S);
+  for (int64_t k = 0; k < S; k++)
+    {
+      const LfExperience *g = &sc->exps[sched[k]];
+      LfExperience *x = &exps[k];
+      x->train = rebase_ids (g->train, sc->n_train, k);
+      x->valid = rebase_ids (g->valid, sc->n_train, k);
+      x->test = rebase_ids (g->test, sc->n_test, k);
+      x->classes = g_array_copy (g->classes);
+      x->perm = g->perm ? g_memdup2 (g->perm, (gsize) D * sizeof (int32_t)) : NULL;
+      x->angle = g->angle;
+      sc->exp_task[k] = (int32_t) sched[k];
+    }
+  int64_t T = sc->n_exp;
+  sc->n_exp = S;   /* lf_scenario_free below frees S experiences: swap first */
+  LfExperience *old = sc->exps;
+  sc->exps = exps;
+  for (int64_t e = 0; e < T; e++)
+    {
+      g_array_unref (old[e].train);
+      g_array_unref (old[e].valid);
+      g_array_unref (old[e].test);
+      g_array_unref (old[e].classes);
+      g_free (old[e].perm);
+    }
+  g_free (old);
+  sc->n_tasks = T;
+  return TRUE;
+}
 
 /* knowledge-editing: experience e holds edit e's rewrite (its training
  * sample) and its paraphrases (its test samples); the locality prompts and
@@ -268,8 +334,16 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
 
   sc->sequences = ds->vt->sequence != NULL && ds->di.input_ndim == 0;
   sc->context = lf_params_get_int (p, "context");
+  if (!lf_openworld_check_keys (p, type, &local))
+    goto fail;
   if (g_str_equal (type, "knowledge-editing"))
     {
+      if (lf_params_is_set (p, "schedule"))
+        {
+          g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.schedule: applies to experiences built from classes or domains, not to %s", type);
+          goto fail;
+        }
       if (!editing_build (sc, p, ds, &local))
         goto fail;
       return sc;
@@ -314,6 +388,11 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
     }
   else if (g_str_equal (type, "class-incremental") || g_str_equal (type, "text-classification"))
     sc->type = LF_SCENARIO_CLASS_IL;
+  else if (g_str_equal (type, "open-world"))
+    {
+      sc->type = LF_SCENARIO_CLASS_IL;
+      sc->open_world = TRUE;
+    }
   else if (g_str_equal (type, "task-incremental"))
     sc->type = LF_SCENARIO_TASK_IL;
   else
@@ -355,6 +434,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
   for (int64_t c = 0; c < C; c++)
     sc->label_map[c] = (int32_t) c;
 
+  if (sc->open_world && !lf_openworld_setup (sc, p, C, T, &local))
+    goto fail;
   gboolean split_by_class = sc->domains == LF_DOMAINS_SPLIT;
   if (sc->domains == LF_DOMAINS_NATURAL)
     {
@@ -415,7 +496,7 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
       x->test = ids_new ();
       if (split_by_class)
         {
-          int64_t k = C / T + (e < C % T ? 1 : 0);
+          int64_t k = sc->open_world ? lf_openworld_classes_in (sc, e, C, T) : C / T + (e < C % T ? 1 : 0);
           for (int64_t j = 0; j < k; j++, at++)
             {
               int32_t c = sc->class_order[at];
@@ -452,7 +533,10 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
             }
           if (split_by_class)
             {
-              int64_t e = class_exp[c], id = e * n + i;
+              /* open-world: a class keeps appearing in the streams after it arrives */
+              int64_t e = sc->open_world && split == 0 ? lf_openworld_stream_of (i, class_exp[c], T, seed)
+                                                       : class_exp[c];
+              int64_t id = e * n + i;
               g_array_append_val (split == 0 ? sc->exps[e].train : sc->exps[e].test, id);
             }
           else if (sc->domains == LF_DOMAINS_NATURAL)
@@ -511,6 +595,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
           goto fail;
         }
     }
+  if (!apply_schedule (sc, p, D, &local) || !lf_openworld_finish (sc, p, ds, &local))
+    goto fail;
   return sc;
 
 fail:
@@ -565,8 +651,10 @@ lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int
       sid[i] = ids[i];
       idx[i] = ids[i] % N;
       int64_t e = ids[i] / N;
-      tasks[i] = (int32_t) e;
-      labels[i] = sc->lm || ds->vt->label == NULL ? 0 : sc->label_map[ds->vt->label (ds->self, split, idx[i])];
+      tasks[i] = sc->exp_task ? sc->exp_task[e] : (int32_t) e;
+      labels[i] = sc->lm || ds->vt->label == NULL ? 0
+                  : split == LF_SPLIT_TRAIN && sc->hidden_labels ? lf_scenario_train_label (sc, ds, ids[i])
+                  : sc->label_map[ds->vt->label (ds->self, split, idx[i])];
       transformed |= sc->exps[e].perm != NULL || sc->exps[e].angle != 0;
     }
   b->sample_ids = sid;

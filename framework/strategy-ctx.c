@@ -23,9 +23,45 @@ const int64_t *
 lf_ctx_experience_samples (LfStrategyCtx *ctx, int64_t e, int64_t *n)
 {
   g_return_val_if_fail (e >= 0 && e <= ctx->experience && e < ctx->sc->n_exp, NULL);
+  GArray *a = lf_scenario_labelled (ctx->sc, e);
+  *n = a->len;
+  return (const int64_t *) a->data;
+}
+
+const int64_t *
+lf_ctx_stream_samples (LfStrategyCtx *ctx, int64_t e, int64_t *n)
+{
+  g_return_val_if_fail (e >= 0 && e <= ctx->experience && e < ctx->sc->n_exp, NULL);
   GArray *a = ctx->sc->exps[e].train;
   *n = a->len;
   return (const int64_t *) a->data;
+}
+
+int64_t
+lf_ctx_oracle_budget (LfStrategyCtx *ctx)
+{
+  return lf_oracle_budget (ctx->sc->oracle);
+}
+
+int64_t
+lf_ctx_oracle_used (LfStrategyCtx *ctx)
+{
+  return lf_oracle_used (ctx->sc->oracle);
+}
+
+int64_t
+lf_ctx_oracle_query (LfStrategyCtx *ctx, LfSplit split, const int64_t *ids, int64_t n, int32_t *labels,
+                     GError **error)
+{
+  g_return_val_if_fail (n >= 0 && (n == 0 || (ids != NULL && labels != NULL)), -1);
+  if (ctx->sc->oracle == NULL)
+    {
+      /* no oracle: every question refused */
+      for (int64_t i = 0; i < n; i++)
+        labels[i] = LF_LABEL_UNKNOWN;
+      return 0;
+    }
+  return lf_oracle_query (ctx->sc->oracle, split, ids, n, ctx->experience, ctx->step, labels, error);
 }
 
 int64_t *
@@ -34,11 +70,11 @@ lf_ctx_samples_through (LfStrategyCtx *ctx, int64_t last, int64_t *n)
   g_return_val_if_fail (last >= 0 && last < ctx->sc->n_exp, NULL);
   int64_t total = 0;
   for (int64_t k = 0; k <= last; k++)
-    total += ctx->sc->exps[k].train->len;
+    total += lf_scenario_labelled (ctx->sc, k)->len;
   int64_t *ids = g_new (int64_t, MAX (total, 1)), at = 0;
   for (int64_t k = 0; k <= last; k++)
     {
-      GArray *a = ctx->sc->exps[k].train;
+      GArray *a = lf_scenario_labelled (ctx->sc, k);
       memcpy (ids + at, a->data, (size_t) a->len * sizeof (int64_t));
       at += a->len;
     }
@@ -65,7 +101,7 @@ lf_ctx_labels (LfStrategyCtx *ctx, const int64_t *sample_ids, int64_t n, int32_t
 {
   const LfScenario *sc = ctx->sc;
   for (int64_t i = 0; i < n; i++)
-    labels[i] = sc->label_map[ctx->ds->vt->label (ctx->ds->self, LF_SPLIT_TRAIN, sample_ids[i] % sc->n_train)];
+    labels[i] = lf_scenario_train_label (sc, ctx->ds, sample_ids[i]);
 }
 
 /* Joins two arena arrays of n_a and n_b elements of size sz (NULL if either is NULL). */
@@ -164,7 +200,7 @@ static const char *const host_result_keys[] = {
   "schema_version", "status", "error", "reason", "config", "matrix_kind", "matrix", "matrix_rows",
   "baseline", "metrics", "editing", "instruction", "checkpoint", "bits_per_byte", "domains", "validation_matrix",
   "validation_metrics", "time_s", "throughput", "peak_rss_bytes", "memory_bytes", "parameters",
-  "strategy", "versions",
+  "strategy", "versions", "open_world", "oracle",
 };
 
 void

@@ -1,6 +1,6 @@
 /* lifelong tests — the metrics of docs/metrics.md on hand-made matrices, each
  * expected value worked out by hand beside it; undefined values and their
- * JSON null; the online A_AUC and A_last. */
+ * JSON null; the online A_AUC and A_last; the novelty AUROC. */
 #include <lifelong/lifelong.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -354,6 +354,48 @@ test_editing (void)
   g_assert_true (isnan (lf_metrics_editing (pred, ref, offs, NULL, 0, FALSE)));
 }
 
+/* Novelty AUROC on hand-made score lists: the fraction of (positive,
+ * negative) pairs the positive scores higher, ties counting one half. */
+static void
+test_auroc (void)
+{
+  /* perfectly separated, then reversed */
+  const double s4[] = { 0.9, 0.8, 0.7, 0.6 };
+  const uint8_t top[] = { 1, 1, 0, 0 }, bottom[] = { 0, 0, 1, 1 };
+  g_assert_cmpfloat (lf_metrics_auroc (s4, top, 4), ==, 1.0);
+  g_assert_cmpfloat (lf_metrics_auroc (s4, bottom, 4), ==, 0.0);
+  /* positives 0.35, 0.8; negatives 0.1, 0.4: 0.35 beats 0.1 only, 0.8
+   * beats both: 3 of 4 pairs */
+  const double s[] = { 0.1, 0.4, 0.35, 0.8 };
+  const uint8_t p[] = { 0, 0, 1, 1 };
+  g_assert_cmpfloat (lf_metrics_auroc (s, p, 4), ==, 0.75);
+  /* ties: positives 2, 3; negatives 1, 2.  2 beats 1 and ties 2 (1.5),
+   * 3 beats both (2): 3.5 / 4 */
+  const double t[] = { 1, 2, 2, 3 };
+  const uint8_t tp[] = { 0, 1, 0, 1 };
+  g_assert_cmpfloat (lf_metrics_auroc (t, tp, 4), ==, 0.875);
+  /* the order of the list does not matter */
+  const double t2[] = { 3, 2, 1, 2 };
+  const uint8_t tp2[] = { 1, 0, 0, 1 };
+  g_assert_cmpfloat (lf_metrics_auroc (t2, tp2, 4), ==, 0.875);
+  /* a tied group of three (one positive, two negatives) between others:
+   * positives 5 (beats 0, ties 5, 5: 1 + 1) and 9 (beats all 3):
+   * 5 / 6 */
+  const double g[] = { 5, 0, 5, 9, 5 };
+  const uint8_t gp[] = { 1, 0, 0, 1, 0 };
+  g_assert_cmpfloat_with_epsilon (lf_metrics_auroc (g, gp, 5), 5.0 / 6.0, EPS);
+  /* every score equal: chance */
+  const double eq[] = { 1, 1, 1, 1, 1 };
+  const uint8_t eqp[] = { 1, 0, 1, 0, 0 };
+  g_assert_cmpfloat (lf_metrics_auroc (eq, eqp, 5), ==, 0.5);
+  /* undefined: no positives, no negatives, an empty list, a NaN score */
+  g_assert_true (isnan (lf_metrics_auroc (s4, (const uint8_t[]) { 0, 0, 0, 0 }, 4)));
+  g_assert_true (isnan (lf_metrics_auroc (s4, (const uint8_t[]) { 1, 1, 1, 1 }, 4)));
+  g_assert_true (isnan (lf_metrics_auroc (s4, top, 0)));
+  const double sn[] = { 0.1, NAN, 0.3 };
+  g_assert_true (isnan (lf_metrics_auroc (sn, (const uint8_t[]) { 0, 1, 1 }, 3)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -370,5 +412,6 @@ main (int argc, char **argv)
   g_test_add_func ("/metrics/auc", test_auc);
   g_test_add_func ("/metrics/auc-misuse", test_auc_misuse);
   g_test_add_func ("/metrics/editing", test_editing);
+  g_test_add_func ("/metrics/auroc", test_auroc);
   return g_test_run ();
 }

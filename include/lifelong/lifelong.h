@@ -17,3 +17,4 @@
 #include <lifelong/toolkit/snapshot.h>
 #include <lifelong/toolkit/penalty.h>
 #include <lifelong/toolkit/lora.h>
+#include <lifelong/toolkit/novelty.h>

@@ -91,4 +91,13 @@ double lf_metrics_a_last (const double *acc, int64_t n);
 double lf_metrics_editing (const int32_t *pred, const int32_t *ref, const int64_t *offs,
                            const int64_t *group, int64_t n, gboolean exact);
 
+/* ---- novelty detection ------------------------------------------------
+ * Since ABI 1.3.  The area under the ROC curve of scores as a detector of
+ * the samples with positive[i] != 0 (higher score = more likely positive):
+ * the probability that a random positive scores above a random negative,
+ * ties counting one half (the Mann-Whitney U statistic over P * N, exact,
+ * with average ranks for tied scores).  NaN when there are no positives
+ * or no negatives, or a score is NaN. */
+double lf_metrics_auroc (const double *scores, const uint8_t *positive, int64_t n);
+
 G_END_DECLS

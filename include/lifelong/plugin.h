@@ -24,12 +24,14 @@
 G_BEGIN_DECLS
 
 #define LF_ABI_MAJOR 1   /* bump: the host refuses plugins of another major */
-#define LF_ABI_MINOR 2   /* bump: fields, slots or functions were appended
+#define LF_ABI_MINOR 3   /* bump: fields, slots or functions were appended
                           * (1.1: model describe and generate,
                           * LfGenerateOptions; 1.2: the optimizer's pull
                           * and path integral, toolkit penalty.h, LoRA
                           * helpers, per-sample prompt slots, the dataset
-                          * slots answer_span and edit, LfSelection.lr)  */
+                          * slots answer_span and edit, LfSelection.lr;
+                          * 1.3: the oracle, unlabelled streams, the
+                          * novelty slot, toolkit novelty.h, AUROC)  */
 
 #define LF_PLUGIN_EXPORT __attribute__ ((visibility ("default")))
 #define LF_PLUGIN_SYMBOL "lf_plugin_query"

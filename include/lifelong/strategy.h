@@ -100,6 +100,13 @@ typedef struct {
   gboolean (*load) (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error);
   /* Bytes the method keeps beyond the model (buffers, importances, snapshots). */
   size_t   (*memory_bytes) (void *self);
+  /* Since ABI 1.3.  Novelty scores of an evaluation batch in an open-world
+   * scenario (docs/open-environments.md): n values into scores, higher
+   * meaning more likely a class the model has not learned.  Runs in a
+   * no-record scope after evaluation.  NULL: the host scores 1 - the
+   * largest softmax probability of the logits (lf_novelty_msp). */
+  void     (*novelty) (void *self, LfStrategyCtx *ctx, const LfBatch *batch,
+                       const LfModelOutput *out, double *scores);
 } LfStrategyVTable;
 
 /* Task-incremental scenarios add this to the logits of classes outside a
@@ -158,5 +165,36 @@ void              lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const
 void              lf_ctx_report_result_json (LfStrategyCtx *ctx, const char *key, const char *json);
 /* A line in the run's log. */
 void              lf_ctx_log (LfStrategyCtx *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+/* ---- Since ABI 1.3: unlabelled streams and the oracle --------------------
+ * Some scenarios hide the labels of part of the training data (open-world:
+ * every experience after the first is an unlabelled deployment stream).
+ * The labels of such samples read LF_LABEL_UNKNOWN (the cross-entropy's
+ * ignore index: a row without a label trains nothing) until the oracle
+ * gives them.  lf_ctx_experience_samples and lf_ctx_samples_through list
+ * only samples whose labels are known; lf_ctx_stream_samples lists all. */
+#define LF_LABEL_UNKNOWN (-100)
+
+/* Every training id experience e (<= the current one) brings, labelled or
+ * not.  Borrowed.  In scenarios that hide no labels it is
+ * lf_ctx_experience_samples. */
+const int64_t    *lf_ctx_stream_samples (LfStrategyCtx *ctx, int64_t e, int64_t *n);
+/* The oracle: a budgeted source of true labels (scenario.oracle.budget).
+ * lf_ctx_oracle_budget: labels it may give in the whole run (0 when the
+ * scenario has no oracle); lf_ctx_oracle_used: labels given so far. */
+int64_t           lf_ctx_oracle_budget (LfStrategyCtx *ctx);
+int64_t           lf_ctx_oracle_used (LfStrategyCtx *ctx);
+/* Asks for the true labels of n samples of split (ids as in batches; the
+ * open-world oracle answers about training samples of experiences up to
+ * the current one).  Each new label costs one unit of the budget; a label
+ * given before is given again for free.  When the budget runs out the
+ * remaining ids are refused: their labels[i] = LF_LABEL_UNKNOWN.  Returns
+ * how many were answered (0 .. n).  An id the oracle cannot answer about
+ * (another split, out of range, a later experience) fails the whole query:
+ * -1 with error (LF_ERROR_INVALID, naming the id), nothing spent.  Every
+ * call is logged in the result's "oracle" member; labels given become the
+ * samples' labels in lf_ctx_batch and lf_ctx_labels. */
+int64_t           lf_ctx_oracle_query (LfStrategyCtx *ctx, LfSplit split, const int64_t *ids, int64_t n,
+                                       int32_t *labels, GError **error);
 
 G_END_DECLS

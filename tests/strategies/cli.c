@@ -108,3 +108,33 @@ cli_member_json (JsonObject *o, const char *key)
 {
   return json_to_string (json_object_get_member (o, key), FALSE);
 }
+
+JsonObject *
+cli_run_ok (const char *cfg, const char *out, const char *const *extra)
+{
+  g_autofree char *err = NULL;
+  JsonObject *res = cli_run (cfg, out, extra, &err);
+  if (res == NULL)
+    g_printerr ("%s: %s", cfg, err);
+  g_assert_nonnull (res);
+  return res;
+}
+
+void
+cli_check_resume (const char *cfg, const char *tag, JsonObject *whole)
+{
+  g_autofree char *out = g_strdup_printf ("%s-resumed.json", tag);
+  g_setenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE", "0", TRUE);
+  g_autofree char *err = NULL;
+  JsonObject *killed = cli_run (cfg, out, NULL, &err);
+  g_unsetenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE");
+  g_assert_null (killed);
+  const char *resume[] = { "--resume", NULL };
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, out, resume);
+  g_autofree char *m1 = json_to_string (json_object_get_member (whole, "matrix"), FALSE);
+  g_autofree char *m2 = json_to_string (json_object_get_member (res, "matrix"), FALSE);
+  g_assert_cmpstr (m1, ==, m2);
+  g_autofree char *s1 = json_to_string (json_object_get_member (whole, "strategy"), FALSE);
+  g_autofree char *s2 = json_to_string (json_object_get_member (res, "strategy"), FALSE);
+  g_assert_cmpstr (s1, ==, s2);
+}

@@ -27,3 +27,11 @@ double      cli_strategy_figure (JsonObject *res, const char *key);
 JsonObject *cli_run_text (const char *name, const char *text);
 /* A member of o as compact JSON text (g_free). */
 char       *cli_member_json (JsonObject *o, const char *key);
+/* Runs config_path (out out_name, extra arguments or NULL) and returns the
+ * result; fails the test (printing stderr) if the run fails. */
+JsonObject *cli_run_ok (const char *config_path, const char *out_name, const char *const *extra);
+/* Runs cfg killed right after the checkpoint of experience 0
+ * (LIFELONG_TEST_ABORT_AFTER_EXPERIENCE), resumes it, and checks the result
+ * equals the uninterrupted run's `whole` (matrix and the strategy's
+ * figures). */
+void        cli_check_resume (const char *cfg, const char *tag, JsonObject *whole);

@@ -50,39 +50,6 @@ figure_array (JsonObject *res, const char *key)
   return json_object_get_array_member (s, key);
 }
 
-static JsonObject *
-run_ok (const char *cfg, const char *out, const char *const *extra)
-{
-  g_autofree char *err = NULL;
-  JsonObject *res = cli_run (cfg, out, extra, &err);
-  if (res == NULL)
-    g_printerr ("%s: %s", cfg, err);
-  g_assert_nonnull (res);
-  return res;
-}
-
-/* Runs cfg killed right after the checkpoint of experience 0, resumes it,
- * and checks the result equals an uninterrupted run's (matrix and the
- * strategy's figures). */
-static void
-check_resume (const char *cfg, const char *tag, JsonObject *whole)
-{
-  g_autofree char *out = g_strdup_printf ("%s-resumed.json", tag);
-  g_setenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE", "0", TRUE);
-  g_autofree char *err = NULL;
-  JsonObject *killed = cli_run (cfg, out, NULL, &err);
-  g_unsetenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE");
-  g_assert_null (killed);
-  const char *resume[] = { "--resume", NULL };
-  g_autoptr (JsonObject) res = run_ok (cfg, out, resume);
-  g_autofree char *m1 = json_to_string (json_object_get_member (whole, "matrix"), FALSE);
-  g_autofree char *m2 = json_to_string (json_object_get_member (res, "matrix"), FALSE);
-  g_assert_cmpstr (m1, ==, m2);
-  g_autofree char *s1 = json_to_string (json_object_get_member (whole, "strategy"), FALSE);
-  g_autofree char *s2 = json_to_string (json_object_get_member (res, "strategy"), FALSE);
-  g_assert_cmpstr (s1, ==, s2);
-}
-
 /* ---- packnet ------------------------------------------------------------------- */
 
 static const char pn_model[] = "{\"name\": \"mlp\", \"hidden\": [64, 64]}";
@@ -93,7 +60,7 @@ static void
 test_packnet_frozen_bitwise (void)
 {
   g_autofree char *cfg = config ("packnet.json", pn_model, "{\"name\": \"packnet\"}", TASK_IL_DATA, pn_train);
-  g_autoptr (JsonObject) res = run_ok (cfg, "packnet.json.out", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "packnet.json.out", NULL);
   /* the weights task t kept (and, for task 0, the shared biases; its
    * classifier rows) hash the same when t finished and at the end of the
    * run: Adam's moments and weight decay never moved them */
@@ -123,7 +90,7 @@ test_packnet_frozen_bitwise (void)
                   cli_matrix (res, 1, 1), cli_matrix (res, 2, 0), cli_matrix (res, 2, 1), cli_matrix (res, 2, 2));
   for (guint j = 0; j < 3; j++)
     g_assert_cmpfloat (cli_matrix (res, j, j), >, 0.8);
-  check_resume (cfg, "packnet", res);
+  cli_check_resume (cfg, "packnet", res);
 }
 
 static void
@@ -137,7 +104,7 @@ test_packnet_ratio_adamw (void)
                                  TASK_IL_DATA,
                                  "{\"epochs\": 3, \"batch_size\": 32, \"lr\": 0.01, \"optimizer\": \"adamw\", "
                                  "\"weight_decay\": 0.1, \"reset_optimizer\": false}");
-  g_autoptr (JsonObject) res = run_ok (cfg, "packnet-adamw.json.out", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "packnet-adamw.json.out", NULL);
   JsonArray *fr = figure_array (res, "owned_fraction");
   double expect = 0.25, free_ = 1;
   for (guint t = 0; t < 3; t++)
@@ -172,8 +139,8 @@ test_hat_forgets_less_than_naive (void)
 {
   g_autofree char *hat = config ("hat.json", pn_model, "{\"name\": \"hat\"}", TASK_IL_DATA, pn_train);
   g_autofree char *naive = config ("hat-naive.json", pn_model, "{\"name\": \"naive\"}", TASK_IL_DATA, pn_train);
-  g_autoptr (JsonObject) rh = run_ok (hat, "hat.json.out", NULL);
-  g_autoptr (JsonObject) rn = run_ok (naive, "hat-naive.json.out", NULL);
+  g_autoptr (JsonObject) rh = cli_run_ok (hat, "hat.json.out", NULL);
+  g_autoptr (JsonObject) rn = cli_run_ok (naive, "hat-naive.json.out", NULL);
   double fh = cli_metric (rh, "average_forgetting"), fn = cli_metric (rn, "average_forgetting");
   double ah = cli_metric (rh, "average_accuracy"), an = cli_metric (rn, "average_accuracy");
   g_test_message ("task-IL forgetting: hat %.4f, naive %.4f; average accuracy: hat %.4f, naive %.4f", fh, fn, ah, an);
@@ -185,7 +152,7 @@ test_hat_forgets_less_than_naive (void)
   double used = cli_strategy_figure (rh, "units_used");
   g_assert_cmpfloat (used, >, 0);
   g_assert_cmpfloat (used, <=, 1);
-  check_resume (hat, "hat", rh);
+  cli_check_resume (hat, "hat", rh);
 }
 
 static void
@@ -195,7 +162,7 @@ test_hat_gates_saturate (void)
    * move away from zero and every gate of every task ends at 0 or 1 */
   g_autofree char *cfg = config ("hat-sgd.json", pn_model, "{\"name\": \"hat\"}", TASK_IL_DATA,
                                  "{\"epochs\": 10, \"batch_size\": 32, \"lr\": 0.1, \"optimizer\": \"sgd\"}");
-  g_autoptr (JsonObject) res = run_ok (cfg, "hat-sgd.json.out", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "hat-sgd.json.out", NULL);
   double d = cli_strategy_figure (res, "gate_distance_to_binary");
   double d0 = cli_strategy_figure (res, "gate_distance_to_binary_at_init");
   g_test_message ("mean |a - round(a)| at s_max: %.3g trained, %.3g at initialisation", d, d0);
@@ -213,7 +180,7 @@ static void
 test_pnn_columns_frozen (void)
 {
   g_autofree char *cfg = config ("pnn.json", pn_model, "{\"name\": \"pnn\"}", TASK_IL_DATA, pn_train);
-  g_autoptr (JsonObject) res = run_ok (cfg, "pnn.json.out", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "pnn.json.out", NULL);
   g_assert_cmpfloat (cli_strategy_figure (res, "columns"), ==, 3);
   /* column k: its own weights and the laterals from the k columns before
    * it (32-64-64 MLP, 6 classes: 6662, then + 4096 per earlier column) */
@@ -230,7 +197,7 @@ test_pnn_columns_frozen (void)
       g_assert_cmpfloat (cli_matrix (res, i, j), ==, cli_matrix (res, j, j));
   for (guint j = 0; j < 3; j++)
     g_assert_cmpfloat (cli_matrix (res, j, j), >, 0.8);
-  check_resume (cfg, "pnn", res);
+  cli_check_resume (cfg, "pnn", res);
 }
 
 /* ---- head-expansion ------------------------------------------------------------- */
@@ -278,18 +245,18 @@ test_head_expansion_pads_and_copies (void)
   g_autofree char *d1 = g_strdup_printf (hx_data, "");
   g_autofree char *c1 = config ("hx.json", "{\"name\": \"mlp\", \"hidden\": [64]}", "{\"name\": \"head-expansion\"}",
                                 d1, hx_train);
-  g_autoptr (JsonObject) r1 = run_ok (c1, "hx.json.out", NULL);
+  g_autoptr (JsonObject) r1 = cli_run_ok (c1, "hx.json.out", NULL);
   check_head_expansion (r1);
   /* a shuffled order: rows scattered into their classes' columns */
   g_autofree char *d2 = g_strdup_printf (hx_data, ", \"order_seed\": 3");
   g_autofree char *c2 = config ("hx-order.json", "{\"name\": \"mlp\", \"hidden\": [64]}",
                                 "{\"name\": \"head-expansion\"}", d2, hx_train);
-  g_autoptr (JsonObject) r2 = run_ok (c2, "hx-order.json.out", NULL);
+  g_autoptr (JsonObject) r2 = cli_run_ok (c2, "hx-order.json.out", NULL);
   check_head_expansion (r2);
   /* without freeze_old, the old rows keep learning (class-IL) */
   g_assert_cmpstr (figure_string (r1, "rows0_hash_after_experience0", 0), !=,
                    figure_string (r1, "rows0_hash_final", 0));
-  check_resume (c2, "hx-order", r2);
+  cli_check_resume (c2, "hx-order", r2);
 }
 
 static void
@@ -299,12 +266,12 @@ test_head_expansion_freeze_old (void)
   g_autofree char *cfg = config ("hx-freeze.json", "{\"name\": \"mlp\", \"hidden\": [64]}",
                                  "{\"name\": \"head-expansion\", \"freeze_old\": true}", d,
                                  "{\"epochs\": 3, \"batch_size\": 32, \"lr\": 0.01, \"weight_decay\": 0.01}");
-  g_autoptr (JsonObject) res = run_ok (cfg, "hx-freeze.json.out", NULL);
+  g_autoptr (JsonObject) res = cli_run_ok (cfg, "hx-freeze.json.out", NULL);
   check_head_expansion (res);
   /* experience 0's rows are bitwise those it ended with */
   g_assert_cmpstr (figure_string (res, "rows0_hash_after_experience0", 0), ==,
                    figure_string (res, "rows0_hash_final", 0));
-  check_resume (cfg, "hx-freeze", res);
+  cli_check_resume (cfg, "hx-freeze", res);
 }
 
 int
