@@ -4,6 +4,7 @@
  * here, ranks in each metric's direction, failed / skipped / pending /
  * unreadable cells with their reasons, the charts as decodable PNGs, the
  * page in a real browser when Chromium is installed, and clear errors. */
+#include "testutil.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -50,20 +51,11 @@ write_file (const char *dir, const char *name, const char *text)
 static int
 run_cli (char **out, char **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) exe);
   va_list ap;
   va_start (ap, err);
-  for (const char *a; (a = va_arg (ap, const char *)) != NULL;)
-    g_ptr_array_add (argv, (gpointer) a);
+  int status = tu_spawn_va (exe, ap, NULL, NULL, out, err);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *ignored = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               out ? out : &ignored, err, &status, &error));
-  return g_spawn_check_wait_status (status, NULL) ? 0 : (WIFEXITED (status) ? WEXITSTATUS (status) : 128);
+  return status;
 }
 
 /* Not inlined: GCC 12 then mistakes strstr results on the text for
@@ -919,11 +911,8 @@ test_browser (void)
       g_ptr_array_add (argv, url);
       g_ptr_array_add (argv, NULL);
       g_autofree char *out = NULL, *err = NULL;
-      int status = 0;
-      g_autoptr (GError) error = NULL;
-      g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                                   &status, &error));
-      if (!g_spawn_check_wait_status (status, NULL))
+      int status = tu_spawn ((const char *const *) argv->pdata, NULL, &out, &err);
+      if (status != 0)
         g_error ("chromium failed (status %d): %s", status, err);
       if (pass == 0)
         {

@@ -4,6 +4,7 @@
  * reduce forgetting, ssr's replayed answers are the previous model's greedy
  * answers, and the classic and PEFT families run on the scenario unchanged. */
 #include "cli.h"
+#include "../testutil.h"
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -93,12 +94,9 @@ it_generate (const char *dir, const char *const *args)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
   g_autofree char *out = NULL, *err = NULL;
-  int status;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
-                               &error));
-  if (!g_spawn_check_wait_status (status, NULL))
+  if (tu_spawn ((const char *const *) argv->pdata, NULL, &out, &err) != 0)
     g_error ("lifelong generate failed: %s", err);
+  g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) node = json_from_string (out, &error);
   g_assert_no_error (error);
   return g_strdup (json_object_get_string_member (json_node_get_object (node), "text"));
