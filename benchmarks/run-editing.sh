@@ -2,8 +2,9 @@
 # Knowledge-editing benchmark (docs/editing.md): benchmarks/editing.json —
 # the base model (a transformer pre-trained on the facts knowledge base,
 # trained once into the model cache, $LIFELONG_CACHE), then 100 edits
-# with ft-l, ft-ewc (three strengths), grace and ft-l with 0 steps (the
-# unedited model), measured after 1, 10 and 100 edits; then the report and
+# with ft-l, ft-ewc (three strengths), grace, wise (three variants),
+# wise-retrieve (two) and ft-l with 0 steps (the unedited model), measured
+# after 1, 10 and 100 edits; then the report and
 # a table of the base model's knowledge-base accuracy and Rel / Gen / Loc
 # with time per edit.
 #

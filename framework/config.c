@@ -10,12 +10,14 @@
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
     "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification|"
-    "knowledge-editing|online|open-world",
+    "knowledge-editing|online|open-world|instruction-tuning",
     "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
     "language modelling over domains in sequence (a loss matrix), classifying which domain a text comes from, "
     "or a stream of fact edits (one experience per edit, docs/editing.md); online: one pass over a class-incremental "
     "stream, fixed or blurry task boundaries, evaluated every eval_every samples; open-world: labelled known classes, "
-    "then unlabelled deployment streams that bring unseen classes (docs/open-environments.md)" },
+    "then unlabelled deployment streams that bring unseen classes (docs/open-environments.md); "
+    "instruction-tuning: instruction tasks in sequence scored by greedy generation and exact match "
+    "(docs/instruction-tuning.md)" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -30,6 +32,11 @@ const LfParam lf_scenario_params[] = {
     "knowledge-editing: edits applied one after another (T; the dataset's first T edit requests)" },
   { "eval_at", LF_PARAM_INT_LIST, "[]", 1, 1000000, NULL,
     "knowledge-editing: also measure after these many edits (increasing, each <= edits; the end is always measured)" },
+  { "eval_items", LF_PARAM_INT, "0", 0, 1e9, NULL,
+    "instruction-tuning: test items per task answered by greedy generation at each evaluation (the first N; "
+    "0: all)" },
+  { "generations", LF_PARAM_INT, "2", 0, 1000, NULL,
+    "instruction-tuning: test items per task whose generations before and after the sequence the result keeps" },
   { "schedule", LF_PARAM_INT_LIST, "[]", 0, 100000, NULL,
     "replay the experiences built above in this order, repeats allowed ([0, 1, 0, 2]: experience 0's classes "
     "or domain come back as the third experience); [] is 0 .. experiences-1.  A recurring experience keeps its "

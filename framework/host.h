@@ -118,6 +118,11 @@ typedef struct {
   int64_t        known_classes;
   LfOracle      *oracle;             /* scenario.oracle, or NULL (owned) */
   LfDataset     *ds;                  /* borrowed: the oracle's truth */
+  /* instruction-tuning (docs/instruction-tuning.md): the loss covers the
+   * answer spans and the end token; experiences are scored by greedy
+   * generation and exact match */
+  gboolean       instruct;
+  GArray        *general;             /* int64 test ids (dataset indices) of the general-ability texts */
 } LfScenario;
 
 LfScenario *lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error);

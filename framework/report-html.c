@@ -232,6 +232,45 @@ h_section (GString *o, const LfRptSection *s, GError **error)
     }
   if (any)
     g_string_append (o, "</tbody></table>\n");
+  /* measuring points (knowledge editing) */
+  GPtrArray *pkeys;
+  g_autoptr (GPtrArray) pts = lf_rpt_section_points (s, &pkeys);
+  if (pts)
+    {
+      g_string_append (o, "<h3>At each measuring point</h3>\n<p class=\"note\">The result's "
+                          "<code>editing.points</code>, mean over seeds.</p>\n<table class=\"points\"><thead><tr>"
+                          "<th class=\"l\">method</th><th>edits</th>");
+      for (guint k = 0; k < pkeys->len; k++)
+        {
+          g_string_append (o, "<th>");
+          h_text (o, pkeys->pdata[k]);
+          g_string_append (o, "</th>");
+        }
+      g_string_append (o, "</tr></thead><tbody>\n");
+      for (guint q = 0; q < s->methods->len; q++)
+        {
+          const LfRptMethod *m = s->methods->pdata[q];
+          GArray *rows = pts->pdata[q];
+          guint w = pkeys->len + 1;
+          for (guint j = 0; j + w <= rows->len; j += w)
+            {
+              g_string_append (o, "<tr><td class=\"method\">");
+              h_swatch (o, m->colour);
+              h_text (o, m->name);
+              g_string_append_printf (o, "</td><td>%.0f</td>", g_array_index (rows, double, j));
+              for (guint k = 0; k < pkeys->len; k++)
+                {
+                  double v = g_array_index (rows, double, j + 1 + k);
+                  if (isfinite (v))
+                    g_string_append_printf (o, "<td>%.4f</td>", v);
+                  else
+                    g_string_append (o, "<td>—</td>");
+                }
+              g_string_append (o, "</tr>\n");
+            }
+        }
+      g_string_append (o, "</tbody></table>\n");
+    }
   /* published numbers */
   g_autoptr (GPtrArray) pm = lf_rpt_published_metrics (s);
   if (pm->len > 0)

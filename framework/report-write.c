@@ -467,6 +467,38 @@ lf_rpt_write_md (const LfReport *r)
               g_string_append_c (o, '\n');
             }
         }
+      GPtrArray *pkeys;
+      g_autoptr (GPtrArray) pts = lf_rpt_section_points (s, &pkeys);
+      if (pts)
+        {
+          g_string_append (o, "\nAt each measuring point (mean over seeds):\n\n| method | edits |");
+          for (guint k = 0; k < pkeys->len; k++)
+            g_string_append_printf (o, " %s |", (const char *) pkeys->pdata[k]);
+          g_string_append (o, "\n|---|---:|");
+          for (guint k = 0; k < pkeys->len; k++)
+            g_string_append (o, "---:|");
+          g_string_append_c (o, '\n');
+          for (guint q = 0; q < s->methods->len; q++)
+            {
+              GArray *rows = pts->pdata[q];
+              guint w = pkeys->len + 1;
+              for (guint j = 0; j + w <= rows->len; j += w)
+                {
+                  g_string_append (o, "| ");
+                  md_text (o, ((const LfRptMethod *) s->methods->pdata[q])->name);
+                  g_string_append_printf (o, " | %.0f |", g_array_index (rows, double, j));
+                  for (guint k = 0; k < pkeys->len; k++)
+                    {
+                      double v = g_array_index (rows, double, j + 1 + k);
+                      if (isfinite (v))
+                        g_string_append_printf (o, " %.4f |", v);
+                      else
+                        g_string_append (o, " — |");
+                    }
+                  g_string_append_c (o, '\n');
+                }
+            }
+        }
       g_autoptr (GPtrArray) pm = lf_rpt_published_metrics (s);
       if (pm->len > 0)
         {

@@ -54,6 +54,10 @@ cell_free (gpointer p)
   g_free (c->R);
   g_free (c->rows);
   g_free (c->util);
+  g_free (c->pt_x);
+  g_free (c->pt_vals);
+  if (c->pt_keys)
+    g_ptr_array_unref (c->pt_keys);
   if (c->metric_names)
     g_ptr_array_unref (c->metric_names);
   if (c->metric_values)
@@ -313,6 +317,7 @@ load_status (LfRptCell *c)
 }
 
 static void load_utilization (LfRptCell *c, JsonObject *o);
+static void load_points (LfRptCell *c, JsonObject *o);
 
 /* Reads result.json; on any fault the cell becomes "unreadable: why". */
 static gboolean
@@ -435,7 +440,119 @@ load_result (LfRptCell *c, GError **error)
   c->strategy_bytes = get_num_path (o, "memory_bytes", "strategy");
   c->peak_rss = get_num_path (o, "peak_rss_bytes", NULL);
   load_utilization (c, o);
+  load_points (c, o);
   return TRUE;
+}
+
+/* ---- measuring points ---- */
+
+/* editing.points: an array of objects, each with "edits" and numbers.
+ * Anything else (absent, another shape) leaves the cell without points. */
+static void
+load_points (LfRptCell *c, JsonObject *o)
+{
+  JsonNode *en = json_object_get_member (o, "editing");
+  if (en == NULL || !JSON_NODE_HOLDS_OBJECT (en))
+    return;
+  JsonNode *pn = json_object_get_member (json_node_get_object (en), "points");
+  if (pn == NULL || !JSON_NODE_HOLDS_ARRAY (pn))
+    return;
+  JsonArray *pts = json_node_get_array (pn);
+  guint n = json_array_get_length (pts);
+  if (n == 0 || !JSON_NODE_HOLDS_OBJECT (json_array_get_element (pts, 0)))
+    return;
+  c->pt_keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GList) first = json_object_get_members (json_array_get_object_element (pts, 0));
+  for (GList *l = first; l != NULL; l = l->next)
+    if (strcmp (l->data, "edits") != 0
+        && lf_rpt_node_is_num (json_object_get_member (json_array_get_object_element (pts, 0), l->data)))
+      g_ptr_array_add (c->pt_keys, g_strdup (l->data));
+  guint K = c->pt_keys->len;
+  c->pt_x = g_new (double, n);
+  c->pt_vals = g_new (double, (gsize) n * MAX (K, 1));
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *e = json_array_get_element (pts, i);
+      JsonObject *po = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
+      double x = po ? lf_rpt_node_num (json_object_get_member (po, "edits")) : NAN;
+      if (!isfinite (x))
+        continue;   /* a point without its x is not a point */
+      c->pt_x[c->pt_n] = x;
+      for (guint k = 0; k < K; k++)
+        c->pt_vals[c->pt_n * K + k] = lf_rpt_node_num (json_object_get_member (po, c->pt_keys->pdata[k]));
+      c->pt_n++;
+    }
+}
+
+static int
+points_x_cmp (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+GPtrArray *
+lf_rpt_section_points (const LfRptSection *s, GPtrArray **keys)
+{
+  *keys = NULL;
+  for (guint q = 0; q < s->methods->len && *keys == NULL; q++)
+    {
+      const LfRptMethod *m = s->methods->pdata[q];
+      for (guint c = 0; c < m->cells->len && *keys == NULL; c++)
+        {
+          const LfRptCell *cell = m->cells->pdata[c];
+          if (cell->ok && cell->pt_n > 0)
+            *keys = cell->pt_keys;
+        }
+    }
+  if (*keys == NULL)
+    return NULL;
+  guint K = (*keys)->len;
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  for (guint q = 0; q < s->methods->len; q++)
+    {
+      const LfRptMethod *m = s->methods->pdata[q];
+      g_autoptr (GArray) xs = g_array_new (FALSE, FALSE, sizeof (double));
+      for (guint c = 0; c < m->cells->len; c++)
+        {
+          const LfRptCell *cell = m->cells->pdata[c];
+          for (int64_t i = 0; cell->ok && i < cell->pt_n; i++)
+            {
+              gboolean seen = FALSE;
+              for (guint j = 0; j < xs->len && !seen; j++)
+                seen = g_array_index (xs, double, j) == cell->pt_x[i];
+              if (!seen)
+                g_array_append_val (xs, cell->pt_x[i]);
+            }
+        }
+      g_array_sort (xs, points_x_cmp);
+      GArray *rows = g_array_new (FALSE, FALSE, sizeof (double));
+      for (guint j = 0; j < xs->len; j++)
+        {
+          double x = g_array_index (xs, double, j);
+          g_array_append_val (rows, x);
+          for (guint k = 0; k < K; k++)
+            {
+              double sum = 0;
+              int n = 0;
+              for (guint c = 0; c < m->cells->len; c++)
+                {
+                  const LfRptCell *cell = m->cells->pdata[c];
+                  int ki = cell->ok && cell->pt_keys ? lf_rpt_str_index (cell->pt_keys, (*keys)->pdata[k]) : -1;
+                  for (int64_t i = 0; ki >= 0 && i < cell->pt_n; i++)
+                    if (cell->pt_x[i] == x && isfinite (cell->pt_vals[i * cell->pt_keys->len + ki]))
+                      {
+                        sum += cell->pt_vals[i * cell->pt_keys->len + ki];
+                        n++;
+                      }
+                }
+              double v = n ? sum / n : NAN;
+              g_array_append_val (rows, v);
+            }
+        }
+      g_ptr_array_add (out, rows);
+    }
+  return out;
 }
 
 /* ---- expert utilization ---- */

@@ -61,6 +61,13 @@ typedef struct {
    * util NULL: none (or nothing usable) in the result. */
   int64_t  util_T, util_E;
   double  *util;
+  /* measuring points (a knowledge-editing result's editing.points): pt_n
+   * points, each at pt_x (its "edits") with a value per pt_keys (the other
+   * numeric members of the first point, in order), NaN where a point lacks
+   * one.  pt_n = 0: none. */
+  int64_t  pt_n;
+  double  *pt_x, *pt_vals;   /* pt_n; pt_n x pt_keys->len */
+  GPtrArray *pt_keys;        /* char *, or NULL */
 } LfRptCell;
 
 /* One method of one section. */
@@ -162,6 +169,12 @@ GPtrArray *lf_rpt_published_metrics (const LfRptSection *s);
 /* The section's methods (borrowed) by rank on the primary metric, unranked
  * last, ties in first-appearance order; free the array only. */
 GPtrArray *lf_rpt_ranked_methods (const LfRptSection *s);
+/* The section's measuring points (LfRptCell.pt_*), mean over each
+ * method's seeds: keys (char *, borrowed: the first cell's with points),
+ * and for each method of s, in order, a GArray of rows (double: x, then a
+ * value per key, NaN where no seed has it), x increasing.  NULL when no
+ * cell of s has points.  Free with g_ptr_array_unref. */
+GPtrArray *lf_rpt_section_points (const LfRptSection *s, GPtrArray **keys);
 /* "↑" or "↓": the direction of the section's k-th metric. */
 const char *lf_rpt_arrow (const LfRptSection *s, guint k);
 /* Cells by outcome: ok, failed, skipped, pending (and other words), unreadable. */

@@ -64,7 +64,8 @@ check_capabilities (const LfResolved *r, GError **error)
   const char *stype = lf_params_get_string (r->scp, "type");
   /* language modelling: only strategies that say they handle next-token
    * outputs (logits (n, T, vocab), no class labels) */
-  gboolean lm = g_str_equal (stype, "continual-pretraining") || g_str_equal (stype, "knowledge-editing");
+  gboolean lm = g_str_equal (stype, "continual-pretraining") || g_str_equal (stype, "knowledge-editing")
+                || g_str_equal (stype, "instruction-tuning");
   if (lm && !(caps->supports & LF_SUPPORTS_LANGUAGE_MODEL))
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
@@ -74,7 +75,8 @@ check_capabilities (const LfResolved *r, GError **error)
   if (!lm && caps->supports == LF_SUPPORTS_LANGUAGE_MODEL)
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
-                   "strategy %s works on language models only (continual-pretraining, knowledge-editing), not in %s",
+                   "strategy %s works on language models only (continual-pretraining, knowledge-editing, "
+                   "instruction-tuning), not in %s",
                    r->si->name, stype);
       return FALSE;
     }

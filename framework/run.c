@@ -9,6 +9,7 @@
 #include "json-write.h"
 #include "model-dir.h"
 #include "editing.h"
+#include "instruct.h"
 #include "cache.h"
 #include "run-online.h"
 #include <lifelong/metrics.h>
@@ -65,6 +66,8 @@ typedef struct {
   LfOnlineCurve *curve;       /* online streams and label noise: what the host measures */
   gboolean      stream_on;    /* online: this experience trains on the stream itself */
   GArray       *carry;        /* withheld online: a task's last, partial batch, trained with the next task's */
+  LfInstructEval *instruct;   /* instruction-tuning: generations, token accuracy, general loss */
+  double       *instruct_tok; /* instruction-tuning: the row being measured's token accuracies */
 } Run;
 
 /* ---- small helpers ---- */
@@ -362,8 +365,10 @@ static gboolean
 write_checkpoint (Run *r, int64_t e, GError **error)
 {
   /* an online stream is one pass that does not stop at its tasks: its
-   * strategy and curve are not saved mid-stream (docs/open-environments.md) */
-  if (r->ckpt_path == NULL || r->sc->online)
+   * strategy and curve are not saved mid-stream (docs/open-environments.md);
+   * instruction-tuning keeps measurements a checkpoint does not hold: such
+   * a run does not resume (docs/instruction-tuning.md) */
+  if (r->ckpt_path == NULL || r->sc->online || r->sc->instruct)
     return TRUE;
   /* the step log up to here is out of this process before the checkpoint
    * that a resumed run starts from (steplog_reopen) */
@@ -400,6 +405,15 @@ evaluate (Run *r, int64_t e, gboolean use_predict, GArray *ids)
   double nll = 0, tokens = 0;
   const int64_t *all = (const int64_t *) ids->data;
   LfSplit split = ids == r->sc->exps[e].valid ? LF_SPLIT_TRAIN : LF_SPLIT_TEST;
+  if (r->sc->instruct)
+    {
+      /* greedy generation, exact match (the token accuracy beside it) */
+      double tok;
+      double em = lf_instruct_eval_score (r->instruct, split, ids, &tok);
+      if (split == LF_SPLIT_TEST)
+        r->instruct_tok[e] = tok;
+      return em;
+    }
   for (int64_t s = 0; s < n; s += B)
     {
       int64_t b = MIN (B, n - s);
@@ -449,6 +463,9 @@ evaluate_all (Run *r, double *row, gboolean use_predict)
   double t0 = now_s ();
   for (int64_t j = 0; j < r->sc->n_exp; j++)
     row[j] = evaluate (r, j, use_predict, r->sc->exps[j].test);
+  if (r->instruct)
+    /* the untrained (or base) model is the only one measured without predict */
+    lf_instruct_eval_row (r->instruct, r->instruct_tok, !use_predict);
   r->t_eval += now_s () - t0;
 }
 
@@ -669,8 +686,19 @@ run_experiences (Run *r, GError **error)
       memcpy (r->baseline, lf_editing_eval_baseline (r->editing), (size_t) T * sizeof (double));
       r->t_eval += now_s () - t0;
     }
-  else if (r->first_exp == 0)
-    evaluate_all (r, r->baseline, FALSE);
+  else
+    {
+      if (r->sc->instruct)
+        {
+          /* measured from the start: it writes no checkpoint to resume from */
+          r->first_exp = 0;
+          r->instruct = lf_instruct_eval_new (r->model, r->sc, r->ds, lf_params_get_int (r->tp, "eval_batch_size"),
+                                              lf_params_get_int (r->scp, "generations"));
+          r->instruct_tok = g_new (double, T);
+        }
+      if (r->first_exp == 0)
+        evaluate_all (r, r->baseline, FALSE);
+    }
   guint next_at = 0;
   for (int64_t e = r->first_exp; e < T; e++)
     {
@@ -768,7 +796,7 @@ run_experiences (Run *r, GError **error)
       g_array_append_val (r->row_exp, e);
       g_free (row);
       progress (r, "experience %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " done: %s on experience %"
-                G_GINT64_FORMAT " %.4f", e + 1, T, r->sc->lm ? "loss" : "accuracy", e + 1,
+                G_GINT64_FORMAT " %.4f", e + 1, T, r->sc->instruct ? "exact match" : r->sc->lm ? "loss" : "accuracy", e + 1,
                 g_array_index (r->rows, double, r->rows->len - (guint) T + (guint) e));
       if (r->tty)
         fputc ('\n', stderr);
@@ -807,7 +835,8 @@ result_json (Run *r)
   json_builder_add_value (b, lf_resolved_to_json (&r->res));
 
   json_builder_set_member_name (b, "matrix_kind");
-  LfMatrixKind kind = r->sc->lm && !r->sc->editing ? LF_MATRIX_LOSS : LF_MATRIX_ACCURACY;
+  LfMatrixKind kind = r->sc->instruct ? LF_MATRIX_EXACT_MATCH
+                      : r->sc->lm && !r->sc->editing ? LF_MATRIX_LOSS : LF_MATRIX_ACCURACY;
   json_builder_add_string_value (b, lf_matrix_kind_name (kind));
   json_builder_set_member_name (b, "matrix");
   json_builder_begin_array (b);
@@ -851,6 +880,10 @@ result_json (Run *r)
       if (r->sc->open_world && (int64_t) r->novelty->len == nrows)
         lf_openworld_result (r->sc, R, (const int64_t *) r->row_exp->data, nrows, (const double *) r->novelty->data,
                              S_HAS (r, novelty), json_node_get_object (mn), r->ctx.result);
+      if (r->instruct)
+        /* general ability: the held-out text's loss after the sequence minus before it */
+        json_object_set_member (json_node_get_object (mn), "general_loss_delta",
+                                double_node (lf_instruct_eval_general_delta (r->instruct)));
       json_builder_add_value (b, mn);
     }
   if (r->sc->online)
@@ -862,6 +895,11 @@ result_json (Run *r)
     {
       json_builder_set_member_name (b, "label_noise");
       json_builder_add_value (b, lf_label_noise_json (r->curve, r->ctx.buffer));
+    }
+  if (r->instruct)
+    {
+      json_builder_set_member_name (b, "instruction");
+      json_builder_add_value (b, lf_instruct_eval_json (r->instruct));
     }
   if (r->sc->oracle)
     {
@@ -881,7 +919,7 @@ result_json (Run *r)
       json_builder_end_object (b);
     }
 
-  if (r->sc->lm && !r->sc->editing && nrows > 0)
+  if (r->sc->lm && !r->sc->editing && !r->sc->instruct && nrows > 0)
     {
       /* nats per token -> bits per token; tokens are bytes (plus the end token) */
       json_builder_set_member_name (b, "bits_per_byte");
@@ -1025,6 +1063,8 @@ run_clear (Run *r)
     g_array_unref (r->carry);
   lf_online_curve_free (r->curve);
   lf_editing_eval_free (r->editing);
+  lf_instruct_eval_free (r->instruct);
+  g_free (r->instruct_tok);
   lf_optimizer_free (r->opt);
   lf_model_free (r->model);
   lf_scenario_free (r->sc);

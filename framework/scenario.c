@@ -34,6 +34,7 @@ lf_scenario_free (LfScenario *sc)
   g_free (sc->edits);
   if (sc->eval_at) g_array_unref (sc->eval_at);
   if (sc->reference) g_array_unref (sc->reference);
+  if (sc->general) g_array_unref (sc->general);
   g_free (sc->label_map);
   g_free (sc->class_order);
   lf_oracle_free (sc->oracle);
@@ -276,6 +277,47 @@ editing_build (LfScenario *sc, const LfParams *p, LfDataset *ds, GError **error)
   return TRUE;
 }
 
+/* instruction-tuning: every task sample (its prompt, answer and end token)
+ * fits the context, and the evaluation keeps the first eval_items test items of
+ * each task. */
+static gboolean
+instruct_check (LfScenario *sc, const LfParams *p, LfDataset *ds, GError **error)
+{
+  for (int split = 0; split < 2; split++)
+    {
+      int64_t n = split == 0 ? sc->n_train : sc->n_test;
+      for (int64_t i = 0; i < n; i++)
+        {
+          const uint8_t *bytes;
+          int64_t len = ds->vt->sequence (ds->self, (LfSplit) split, i, &bytes), a, e;
+          ds->vt->answer_span (ds->self, (LfSplit) split, i, &a, &e);
+          /* a general text may be cut like any text; an answer may not */
+          if (len + 2 > sc->context && ds->vt->domain (ds->self, (LfSplit) split, i) >= 0)
+            {
+              g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                           "scenario.context: %" G_GINT64_FORMAT " tokens, and %s %s sample %" G_GINT64_FORMAT
+                           " needs %" G_GINT64_FORMAT " (begin, its %" G_GINT64_FORMAT " bytes, end): an answer "
+                           "must not be cut", sc->context, ds->info->name, split == 0 ? "training" : "test", i,
+                           len + 2, len);
+              return FALSE;
+            }
+          if (a < 0 || a > e || e > len)
+            {
+              g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_PLUGIN,
+                           "dataset %s: %s sample %" G_GINT64_FORMAT " has answer span [%" G_GINT64_FORMAT ", %"
+                           G_GINT64_FORMAT ") outside its %" G_GINT64_FORMAT " bytes", ds->info->name,
+                           split == 0 ? "training" : "test", i, a, e, len);
+              return FALSE;
+            }
+        }
+    }
+  int64_t k = lf_params_get_int (p, "eval_items");
+  for (int64_t e = 0; k > 0 && e < sc->n_exp; e++)
+    if (sc->exps[e].test->len > (guint) k)
+      g_array_set_size (sc->exps[e].test, (guint) k);
+  return TRUE;
+}
+
 LfScenario *
 lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **error)
 {
@@ -310,27 +352,41 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
     }
   int64_t n_at;
   lf_params_get_int_list (p, "eval_at", &n_at);
-  const char *editing_only[] = { "edits", "eval_at" };
-  const gboolean given[] = { lf_params_get_int (p, "edits") != 10, n_at > 0 };   /* not at their defaults */
+  const gboolean instruct = g_str_equal (type, "instruction-tuning");
+  const char *editing_only[] = { "edits", "eval_at", "eval_items", "generations" };
+  const char *only_in[] = { "knowledge-editing", "knowledge-editing", "instruction-tuning", "instruction-tuning" };
+  const gboolean given[] = { lf_params_get_int (p, "edits") != 10, n_at > 0,   /* not at their defaults */
+                             !instruct && lf_params_get_int (p, "eval_items") != 0,
+                             !instruct && lf_params_get_int (p, "generations") != 2 };
   for (guint i = 0; i < G_N_ELEMENTS (editing_only); i++)
     if (given[i])
       {
         g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
-                     "scenario.%s: applies to knowledge-editing scenarios, not %s", editing_only[i], type);
+                     "scenario.%s: applies to %s scenarios, not %s", editing_only[i], only_in[i], type);
         goto fail;
       }
-  gboolean text_type = g_str_equal (type, "continual-pretraining") || g_str_equal (type, "text-classification");
+  gboolean text_type = g_str_equal (type, "continual-pretraining") || g_str_equal (type, "text-classification")
+                       || instruct;
   if (text_type && !sc->sequences)
     {
       g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
                    "scenario.type: %s needs a text dataset, and %s has dense inputs", type, ds->info->name);
       goto fail;
     }
-  if (g_str_equal (type, "continual-pretraining"))
+  if (instruct && !DS_HAS (ds, answer_span))
     {
-      /* one experience per natural domain, a next-token loss */
+      g_set_error (&local, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                   "scenario.type: instruction-tuning needs a text dataset with answer spans (such as "
+                   "instructions), and %s has none", ds->info->name);
+      goto fail;
+    }
+  if (g_str_equal (type, "continual-pretraining") || instruct)
+    {
+      /* one experience per natural domain, a next-token loss (instruction
+       * tuning: over the answers) */
       sc->type = LF_SCENARIO_DOMAIN_IL;
       sc->lm = TRUE;
+      sc->instruct = instruct;
     }
   else if (g_str_equal (type, "class-incremental") || g_str_equal (type, "text-classification") || sc->online)
     sc->type = LF_SCENARIO_CLASS_IL;
@@ -489,6 +545,13 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
           else if (sc->domains == LF_DOMAINS_NATURAL)
             {
               int32_t d = ds->vt->domain (ds->self, (LfSplit) split, i);
+              if (instruct && split == LF_SPLIT_TEST && d < 0)
+                {
+                  /* a test text outside every task: general ability */
+                  if (sc->general == NULL)
+                    sc->general = ids_new ();
+                  g_array_append_val (sc->general, i);
+                }
               if (d < 0 || d >= T)
                 continue;   /* a sample outside the chosen domains */
               int64_t id = (int64_t) d * n + i;
@@ -504,6 +567,8 @@ lf_scenario_build (const LfParams *p, LfDataset *ds, uint64_t seed, GError **err
     }
 
   lf_scenario_online_blur (sc, ds, seed);
+  if (instruct && !instruct_check (sc, p, ds, &local))
+    goto fail;
 
   /* input transforms */
   int64_t D = ds->input_numel;
@@ -629,13 +694,19 @@ lf_scenario_batch (const LfScenario *sc, LfDataset *ds, LfSplit split, const int
                 }
             }
         }
-      if (sc->editing)
+      if (sc->editing || sc->instruct)
         for (int64_t i = 0; i < n; i++)
           {
             /* only the answer is predicted: bytes [a, e) are tokens a+1 .. e,
-             * predicted at positions a .. e-1 */
+             * predicted at positions a .. e-1; in instruction tuning also
+             * the end token after an answer that ends the text (position
+             * len), so that generation learns where to stop */
             int64_t a, e;
+            const uint8_t *bytes;
+            int64_t len = ds->vt->sequence (ds->self, split, idx[i], &bytes);
             ds->vt->answer_span (ds->self, split, idx[i], &a, &e);
+            if (sc->instruct && e == len)
+              e = len + 1;
             for (int64_t t = 0; t < T; t++)
               if (t < a || t >= e)
                 {

@@ -198,7 +198,7 @@ lf_ctx_report_json (LfStrategyCtx *ctx, const char *key, const char *json)
  * a strategy cannot take them. */
 static const char *const host_result_keys[] = {
   "schema_version", "status", "error", "reason", "config", "matrix_kind", "matrix", "matrix_rows",
-  "baseline", "metrics", "editing", "checkpoint", "bits_per_byte", "domains", "validation_matrix",
+  "baseline", "metrics", "editing", "instruction", "checkpoint", "bits_per_byte", "domains", "validation_matrix",
   "validation_metrics", "time_s", "throughput", "peak_rss_bytes", "memory_bytes", "parameters",
   "strategy", "versions", "online", "label_noise", "open_world", "oracle",
 };

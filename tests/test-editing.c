@@ -1,12 +1,15 @@
 /* lifelong tests — knowledge editing (docs/editing.md): the facts
  * generator in process; the knowledge-editing scenario, the model cache and
  * the ft-l / ft-ewc / grace editors through the executable, on a tiny model;
- * GRACE's codebook rules in process (plugins/strategies/grace-codebook.c). */
+ * GRACE's codebook rules in process (plugins/strategies/grace-codebook.c);
+ * WISE's shard masks and TIES merge in process (wise-ops.c), its router
+ * and its untouched main memory through the executable. */
 #include "strategies/cli.h"
 #include "host.h"
 #include "plugin-private.h"
 #include "safetensors.h"
 #include "../plugins/strategies/grace-codebook.h"
+#include "../plugins/strategies/wise-ops.h"
 #include <math.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
@@ -130,15 +133,26 @@ test_facts_paraphrases_held_out (void)
   "\"scenario\": {\"type\": \"continual-pretraining\", \"context\": 64}, " \
   "\"train\": {\"epochs\": 2, \"batch_size\": 8, \"lr\": 0.01}, \"seed\": 0}"
 
+/* The same tiny model pre-trained 40 epochs: it tells its subjects apart
+ * (WISE's router needs activations that differ between facts). */
+#define TINY_PRETRAIN_40 \
+  "{\"model\": {" TINY_MODEL "}, \"strategy\": {\"name\": \"naive\"}, \"dataset\": " TINY_DATA ", " \
+  "\"scenario\": {\"type\": \"continual-pretraining\", \"context\": 64}, " \
+  "\"train\": {\"epochs\": 40, \"batch_size\": 8, \"lr\": 0.01}, \"seed\": 0}"
+
+/* The base model editing_config starts from: the cache entry and the
+ * config that trains it. */
+static const char *base_cache = "tiny", *base_config = TINY_PRETRAIN;
+
 /* An editing config from the cached tiny base model. */
 static char *
 editing_config (const char *strategy, int64_t edits, const char *eval_at)
 {
-  return g_strdup_printf ("{\"model\": {" TINY_MODEL ", \"checkpoint\": {\"cache\": \"tiny\", \"config\": "
-                          TINY_PRETRAIN "}}, \"strategy\": %s, \"dataset\": " TINY_DATA ", "
+  return g_strdup_printf ("{\"model\": {" TINY_MODEL ", \"checkpoint\": {\"cache\": \"%s\", \"config\": "
+                          "%s}}, \"strategy\": %s, \"dataset\": " TINY_DATA ", "
                           "\"scenario\": {\"type\": \"knowledge-editing\", \"edits\": %" G_GINT64_FORMAT
                           ", \"eval_at\": %s, \"context\": 64}, \"train\": {\"batch_size\": 1}, \"seed\": 0}",
-                          strategy, edits, eval_at);
+                          base_cache, base_config, strategy, edits, eval_at);
 }
 
 static JsonObject *
@@ -411,6 +425,150 @@ test_grace_run (void)
   g_assert_cmpint (count_changed_tensors (r, saved, NULL), ==, 0);
 }
 
+/* ---- wise ----------------------------------------------------------------- */
+
+/* A shard's mask has exactly round (rho * n) ones; the same key gives the
+ * same mask, another key another one. */
+static void
+test_wise_masks (void)
+{
+  const int64_t n = 1000;
+  g_autofree uint8_t *a = g_new (uint8_t, n), *b = g_new (uint8_t, n), *c = g_new (uint8_t, n);
+  g_assert_cmpint (wise_shard_mask (a, n, 0.2, 42), ==, 200);
+  g_assert_cmpint (wise_shard_mask (b, n, 0.2, 42), ==, 200);
+  g_assert_cmpint (wise_shard_mask (c, n, 0.2, 43), ==, 200);
+  int64_t ones = 0, same_ac = 0;
+  for (int64_t i = 0; i < n; i++)
+    {
+      g_assert_true (a[i] == 0 || a[i] == 1);
+      ones += a[i];
+      same_ac += a[i] && c[i];
+    }
+  g_assert_cmpint (ones, ==, 200);
+  g_assert_cmpmem (a, n, b, n);
+  /* two independent subspaces of density 0.2 share about 0.2 * 0.2 * n = 40 */
+  g_assert_cmpint (same_ac, <, 200);
+  g_assert_cmpint (same_ac, >, 0);
+  /* rounding: 10 * 0.333 -> 3; 10 * 0.35 -> 4 (llround, half away from zero) */
+  g_assert_cmpint (wise_shard_mask (a, 10, 0.333, 1), ==, 3);
+  g_assert_cmpint (wise_shard_mask (a, 10, 0.35, 1), ==, 4);
+  g_assert_cmpint (wise_shard_mask (a, 10, 1.0, 1), ==, 10);
+  for (int i = 0; i < 10; i++)
+    g_assert_cmpint (a[i], ==, 1);
+}
+
+/* TIES on two hand-made task vectors (worked by hand below). */
+static void
+test_wise_ties (void)
+{
+  /* dyadic values: every difference below is exact in float */
+  const LfReal base[6] = { 1, 1, 1, 1, 1, 1 };
+  /* tau1 = ( 0.5,  -0.125,  0.0625,  0,      -0.375,  0.25)
+   * tau2 = ( 0.25,  0.75,  -0.03125, 0.0625,  0.3125, -0.25) */
+  const LfReal t1[6] = { 1.5, 0.875, 1.0625, 1.0, 0.625, 1.25 };
+  const LfReal t2[6] = { 1.25, 1.75, 0.96875, 1.0625, 1.3125, 0.75 };
+  const LfReal *thetas[2] = { t1, t2 };
+  LfReal out[6];
+  /* density 0.5: keep 3 of 6.
+   *   tau1 -> (0.5,  0,    0, 0, -0.375,  0.25)
+   *   tau2 -> (0.25, 0.75, 0, 0,  0.3125, 0)   |0.25| at 0 and 5 tie: the lower index stays
+   * elected signs (of the sums 0.75, 0.75, 0, 0, -0.0625, 0.25): +, +, 0, 0, -, +
+   * disjoint means: 0.375, 0.75, 0, 0, -0.375 (tau2's 0.3125 disagrees: dropped), 0.25 */
+  g_assert_cmpint (wise_ties_merge (base, thetas, 2, 6, 0.5, 1.0, out), ==, 1);
+  const LfReal want[6] = { 1.375, 1.75, 1.0, 1.0, 0.625, 1.25 };
+  for (int i = 0; i < 6; i++)
+    g_assert_cmpfloat_with_epsilon (out[i], want[i], 1e-6);
+  /* lambda scales the merged task vector */
+  wise_ties_merge (base, thetas, 2, 6, 0.5, 2.0, out);
+  const LfReal want2[6] = { 1.75, 2.5, 1.0, 1.0, 0.25, 1.5 };
+  for (int i = 0; i < 6; i++)
+    g_assert_cmpfloat_with_epsilon (out[i], want2[i], 1e-6);
+  /* one task vector, nothing trimmed: the merge is that model */
+  g_assert_cmpint (wise_ties_merge (base, thetas, 1, 6, 1.0, 1.0, out), ==, 0);
+  for (int i = 0; i < 6; i++)
+    g_assert_cmpfloat_with_epsilon (out[i], t1[i], 1e-6);
+  /* out may alias base */
+  LfReal b2[6];
+  memcpy (b2, base, sizeof b2);
+  wise_ties_merge (b2, thetas, 2, 6, 0.5, 1.0, b2);
+  for (int i = 0; i < 6; i++)
+    g_assert_cmpfloat_with_epsilon (b2[i], want[i], 1e-6);
+}
+
+/* The training ids of the knowledge-base texts of never-edited subjects
+ * (every edit's locality prompts; the knowledge base has the same ids in
+ * both splits). */
+static GHashTable *
+wise_locality_ids (void)
+{
+  LfDataset *ds = facts_open (TINY_DATA);
+  GHashTable *ids = g_hash_table_new (g_int64_hash, g_int64_equal);
+  LfEdit x = { .struct_size = sizeof x };
+  for (int64_t k = 0; ds->vt->edit (ds->self, k, &x); k++)
+    for (int64_t j = 0; j < x.n_locality; j++)
+      g_hash_table_add (ids, g_memdup2 (&x.locality[j], sizeof (int64_t)));
+  lf_dataset_close (ds);
+  return ids;
+}
+
+/* WISE's defining properties through the executable: the main memory (the
+ * model's down_proj, and every other weight) is bitwise the base model's
+ * after the edits; the router sends every edit prompt to a side memory and
+ * no prompt of a never-edited subject (the locality prompts) to one — read
+ * from the router's own decisions (kb_routed_side_ids, edits_routed_side);
+ * the edits take.  wise-retrieve: a side memory per edits_per_memory edits. */
+static void
+wise_check_run (const char *name, const char *strategy, int64_t T, int64_t memories)
+{
+  base_cache = "tiny-40";
+  base_config = TINY_PRETRAIN_40;
+  g_autofree char *model = g_strconcat (name, "-model", NULL);
+  g_autofree char *saved = cli_write (model, "");
+  g_unlink (saved);
+  const char *extra[] = { "--save-model", saved, NULL };
+  g_autoptr (JsonObject) r = run_editing (name, strategy, T, T > 1 ? "[1]" : "[]", extra);
+  g_assert_cmpint (count_changed_tensors (r, saved, NULL), ==, 0);
+  g_assert_cmpfloat (cli_strategy_figure (r, "side_memories"), ==, (double) memories);
+  g_assert_cmpfloat (cli_strategy_figure (r, "edits_routed_side"), ==, (double) T);
+  g_autofree char *routed = cli_member_json (json_object_get_object_member (r, "strategy"), "kb_routed_side_ids");
+  g_autoptr (JsonNode) node = json_from_string (routed, NULL);
+  JsonArray *ids = json_node_get_array (node);
+  g_autoptr (GHashTable) loc = wise_locality_ids ();
+  g_assert_cmpuint (g_hash_table_size (loc), >, 0);
+  for (guint i = 0; i < json_array_get_length (ids); i++)
+    {
+      int64_t id = json_array_get_int_element (ids, i);
+      if (g_hash_table_contains (loc, &id))
+        g_error ("%s: the locality text %" G_GINT64_FORMAT " went to a side memory", name, id);
+    }
+  /* the router decided for every knowledge-base text */
+  g_assert_cmpfloat (cli_strategy_figure (r, "kb_texts"), >, 0);
+  /* locality exactly 1: the main memory answered every locality prompt */
+  for (guint i = 0; i < (T > 1 ? 2 : 1); i++)
+    g_assert_cmpfloat (point (r, i, "locality"), ==, 1.0);
+  JsonObject *base = json_object_get_object_member (json_object_get_object_member (r, "editing"), "base_model");
+  g_assert_cmpfloat (cli_metric (r, "reliability"), >, json_object_get_double_member (base, "reliability"));
+  base_cache = "tiny";
+  base_config = TINY_PRETRAIN;
+}
+
+/* One edit in one side memory.  (With more edits in one memory the tiny
+ * model's scope widens: docs/editing.md, "wise".) */
+static void
+test_wise_run (void)
+{
+  wise_check_run ("wise", "{\"name\": \"wise\", \"steps\": 40, \"lr\": 0.05}", 1, 1);
+}
+
+/* Two edits, a side memory each (the default edits_per_memory = 1).  (At
+ * four edits a few knowledge-base texts of never-edited subjects pass a
+ * threshold in this tiny model: docs/editing.md, "wise".) */
+static void
+test_wise_retrieve_run (void)
+{
+  wise_check_run ("wise-retrieve", "{\"name\": \"wise-retrieve\", \"steps\": 40, \"lr\": 0.05}", 2, 2);
+}
+
 /* Bad values: exit 1 without a result, naming the field and the value. */
 static void
 test_config_errors (void)
@@ -421,6 +579,13 @@ test_config_errors (void)
     { "{\"name\": \"ft-l\"}", 500, "[]", "scenario.edits: 500 edits asked for, dataset facts has 10" },
     { "{\"name\": \"ft-l\", \"layer\": 7}", 2, "[]", "strategy.layer: 7, the model has 2 layers" },
     { "{\"name\": \"ft-l\", \"steps\": -1}", 2, "[]", "strategy.steps" },
+    { "{\"name\": \"wise\", \"rho\": 0}", 2, "[]", "strategy.rho: 0 is out of range" },
+    { "{\"name\": \"wise\", \"rho\": 1.5}", 2, "[]", "strategy.rho" },
+    { "{\"name\": \"wise\", \"shards\": 0}", 2, "[]", "strategy.shards" },
+    { "{\"name\": \"wise\", \"merge_density\": 0}", 2, "[]", "strategy.merge_density: 0 is out of range" },
+    { "{\"name\": \"wise\", \"score\": \"median\"}", 2, "[]", "strategy.score" },
+    { "{\"name\": \"wise\", \"layer\": 9}", 2, "[]", "strategy.layer: 9, the model has 2 layers" },
+    { "{\"name\": \"wise-retrieve\", \"edits_per_memory\": 0}", 2, "[]", "strategy.edits_per_memory" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -479,6 +644,10 @@ main (int argc, char **argv)
   g_test_add_func ("/editing/ft-ewc", test_ftewc);
   g_test_add_func ("/editing/grace/codebook", test_grace_codebook);
   g_test_add_func ("/editing/grace/run", test_grace_run);
+  g_test_add_func ("/editing/wise/masks", test_wise_masks);
+  g_test_add_func ("/editing/wise/ties", test_wise_ties);
+  g_test_add_func ("/editing/wise/run", test_wise_run);
+  g_test_add_func ("/editing/wise-retrieve/run", test_wise_retrieve_run);
   g_test_add_func ("/editing/config-errors", test_config_errors);
   int rc = g_test_run ();
   lf_registry_free (reg);

@@ -14,6 +14,7 @@
  *              projected gradient never points against the reference, also
  *              with one head per task (parameters without a .grad)
  *   x-ncm      nearest-class-mean predict; clearly beats naive's arg-max */
+#include "testutil.h"
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -34,21 +35,12 @@ static const char train[] = "{\"epochs\": 10, \"batch_size\": 32, \"lr\": 0.03}"
 static int
 run_cli (char **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) exe);
+  const char *tail[] = { "--plugin-path", ext_dir, NULL };
   va_list ap;
   va_start (ap, err);
-  for (const char *a; (a = va_arg (ap, const char *)) != NULL;)
-    g_ptr_array_add (argv, (gpointer) a);
+  int status = tu_spawn_va (exe, ap, tail, NULL, NULL, err);
   va_end (ap);
-  g_ptr_array_add (argv, (gpointer) "--plugin-path");
-  g_ptr_array_add (argv, (gpointer) ext_dir);
-  g_ptr_array_add (argv, NULL);
-  int status = 0;
-  g_autofree char *out = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, err,
-                               &status, NULL));
-  return g_spawn_check_wait_status (status, NULL) ? 0 : (WIFEXITED (status) ? WEXITSTATUS (status) : 128);
+  return status;
 }
 
 static JsonObject *
@@ -127,9 +119,7 @@ test_descriptors (void)
 {
   g_autofree char *err = NULL, *out = NULL;
   const char *argv[] = { exe, "plugins", "--json", "--plugin-path", ext_dir, NULL };
-  int status;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (tu_spawn (argv, NULL, &out, &err), ==, 0);
   g_autoptr (JsonObject) listing = parse_object (out, -1);
   JsonArray *plugins = json_object_get_array_member (listing, "plugins");
   struct { const char *name, *touches; } want[] = {

@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE     /* unshare, CLONE_NEWNS */
 #endif
+#include "testutil.h"
 #include "safetensors.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -78,32 +79,14 @@ run (char **err, const char *const *args, const char *const *env)
   for (int i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_auto (GStrv) envp = g_get_environ ();
-  for (int i = 0; env != NULL && env[i] != NULL; i += 2)
-    envp = g_environ_setenv (envp, env[i], env[i + 1], TRUE);
-  int status;
-  g_autofree char *out = NULL;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &status,
-                               &error));
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  return tu_spawn ((const char *const *) argv->pdata, env, NULL, err);
 }
 
-static JsonObject *
-load_json (const char *path)
-{
-  g_autoptr (JsonParser) p = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_file (p, path, &error))
-    g_error ("%s: %s", path, error->message);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)));
-  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
-}
 
 static char *
 matrix_of (const char *result_path)
 {
-  g_autoptr (JsonObject) r = load_json (result_path);
+  g_autoptr (JsonObject) r = tu_load_json (result_path);
   return json_to_string (json_object_get_member (r, "matrix"), FALSE);
 }
 
@@ -133,7 +116,7 @@ check_after_kill (const char *d, const char *want_matrix)
   g_autofree char *ck = g_build_filename (d, "r.ckpt.safetensors", NULL);
   if (g_file_test (res, G_FILE_TEST_EXISTS))
     {
-      g_autoptr (JsonObject) r = load_json (res);
+      g_autoptr (JsonObject) r = tu_load_json (res);
       g_assert_cmpstr (json_object_get_string_member (r, "status"), ==, "ok");
       g_autofree char *m = matrix_of (res);
       g_assert_cmpstr (m, ==, want_matrix);
@@ -275,7 +258,7 @@ test_plugin_faults (void)
   g_assert_cmpint (rc, ==, 1);   /* some cells failed; the matrix itself did not */
   g_assert_cmpfloat (wall, <, 60);
   g_autofree char *ip = g_build_filename (out, "index.json", NULL);
-  g_autoptr (JsonObject) index = load_json (ip);
+  g_autoptr (JsonObject) index = tu_load_json (ip);
   JsonArray *cells = json_object_get_array_member (index, "cells");
   g_assert_cmpuint (json_array_get_length (cells), ==, 4);
   for (guint i = 0; i < 4; i++)
@@ -289,7 +272,7 @@ test_plugin_faults (void)
       if (g_str_equal (method, "naive"))
         {
           g_assert_cmpstr (status, ==, "ok");
-          g_autoptr (JsonObject) r = load_json (res);
+          g_autoptr (JsonObject) r = tu_load_json (res);
           g_assert_cmpstr (json_object_get_string_member (r, "status"), ==, "ok");
           continue;
         }
@@ -300,7 +283,7 @@ test_plugin_faults (void)
       if (strstr (reason, want) == NULL)
         g_error ("%s: expected \"%s\" in the reason, got \"%s\"", method, want, reason);
       g_autofree char *sp = g_build_filename (out, "cells", json_object_get_string_member (c, "id"), "status.json", NULL);
-      g_autoptr (JsonObject) st = load_json (sp);
+      g_autoptr (JsonObject) st = tu_load_json (sp);
       g_assert_cmpint (json_object_get_int_member (st, "signal"), ==, g_str_equal (method, "fault-segv") ? SIGSEGV : SIGKILL);
     }
 }

@@ -3,6 +3,7 @@
  * that skips finished cells, crashed cells that resume from their
  * checkpoints, a SIGKILLed matrix that loses nothing, time and memory
  * limits, and a bad matrix file. */
+#include "testutil.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -38,9 +39,6 @@ static int
 run_matrix_file (const char *file, const char *out, const char *envvar, const char *const *extra, char **err)
 {
   g_autofree char *mp = path_in (file);
-  g_auto (GStrv) env = g_get_environ ();
-  if (envvar)
-    env = g_environ_setenv (env, envvar, "0", TRUE);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   const char *base[] = { exe, "matrix", mp, "--out", out, "--plugin-path", plugin_dir, "--quiet" };
   for (guint i = 0; i < G_N_ELEMENTS (base); i++)
@@ -48,10 +46,8 @@ run_matrix_file (const char *file, const char *out, const char *envvar, const ch
   for (int i = 0; extra && extra[i]; i++)
     g_ptr_array_add (argv, (gpointer) extra[i]);
   g_ptr_array_add (argv, NULL);
-  int status;
-  g_autofree char *sout = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &sout, err, &status, NULL));
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
+  const char *env[] = { envvar, "0", NULL };
+  return tu_spawn ((const char *const *) argv->pdata, envvar ? env : NULL, NULL, err);
 }
 
 static int
@@ -253,10 +249,8 @@ test_bad_matrix (void)
   g_assert_true (g_file_set_contents (mp, "{\"model\": [], \"strategies\": [{\"name\": \"naive\"}]}", -1, NULL));
   g_autofree char *out = path_in ("m6");
   const char *argv[] = { exe, "matrix", mp, "--out", out, NULL };
-  int status;
-  g_autofree char *sout = NULL, *serr = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &sout, &serr, &status, NULL));
-  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *serr = NULL;
+  g_assert_cmpint (tu_spawn (argv, NULL, NULL, &serr), !=, 0);
   g_assert_nonnull (strstr (serr, "unknown key \"model\" (did you mean \"models\"?)"));
 }
 

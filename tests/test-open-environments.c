@@ -9,6 +9,7 @@
 #include "config.h"
 #include "plugin-private.h"
 #include "strategies/cli.h"
+#include "testutil.h"
 #include <math.h>
 
 static LfPluginRegistry *reg;
@@ -561,13 +562,9 @@ test_report (void)
   const char *exe = g_getenv ("LIFELONG_EXE");
   const char *m_argv[] = { exe, "matrix", path, "--out", out, "--quiet", NULL };
   const char *r_argv[] = { exe, "report", out, "--out", rep, NULL };
-  int status;
-  g_assert_true (g_spawn_sync (NULL, (char **) m_argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  g_assert_true (g_spawn_sync (NULL, (char **) r_argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                               NULL, NULL, NULL, NULL, &status, NULL));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *merr = NULL, *rerr = NULL;
+  g_assert_cmpint (tu_spawn (m_argv, NULL, NULL, &merr), ==, 0);
+  g_assert_cmpint (tu_spawn (r_argv, NULL, NULL, &rerr), ==, 0);
   g_autofree char *index = g_build_filename (out, "index.json", NULL);
   g_autofree char *ix = NULL;
   g_assert_true (g_file_get_contents (index, &ix, NULL, NULL));

@@ -4,6 +4,7 @@
  * here, ranks in each metric's direction, failed / skipped / pending /
  * unreadable cells with their reasons, the charts as decodable PNGs, the
  * page in a real browser when Chromium is installed, and clear errors. */
+#include "testutil.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -50,20 +51,11 @@ write_file (const char *dir, const char *name, const char *text)
 static int
 run_cli (char **out, char **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) exe);
   va_list ap;
   va_start (ap, err);
-  for (const char *a; (a = va_arg (ap, const char *)) != NULL;)
-    g_ptr_array_add (argv, (gpointer) a);
+  int status = tu_spawn_va (exe, ap, NULL, NULL, out, err);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *ignored = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               out ? out : &ignored, err, &status, &error));
-  return g_spawn_check_wait_status (status, NULL) ? 0 : (WIFEXITED (status) ? WEXITSTATUS (status) : 128);
+  return status;
 }
 
 /* Not inlined: GCC 12 then mistakes strstr results on the text for
@@ -729,6 +721,60 @@ test_expert_utilization (void)
   g_assert_null (strstr (plain, "Expert utilization"));
 }
 
+/* ---- measuring points (knowledge editing) ---------------------------------------- */
+
+/* Results carrying editing.points: the Markdown and the page get a table
+ * of each method's points, every numeric member of the first point a
+ * column, the mean over seeds (a seed without a point or a value leaves it
+ * out), x increasing; a report without points has no such table. */
+static void
+test_editing_points (void)
+{
+  g_autofree char *m = g_build_filename (tmp, "points", NULL);
+  /* wise, two seeds: after 1 edit reliability (1 + 0.5) / 2 = 0.75; after 10
+   * only seed 0 has a point: 0.25; locality 0.9 and 0.7 -> 0.8 at 1 */
+  const char *p0 = "\"editing\": {\"points\": ["
+    "{\"edits\": 1, \"reliability\": 1.0, \"locality\": 0.9, \"note\": \"x\"},"
+    "{\"edits\": 10, \"reliability\": 0.25, \"locality\": null}]}";
+  const char *p1 = "\"editing\": {\"points\": [{\"edits\": 1, \"reliability\": 0.5, \"locality\": 0.7}, "
+    "{\"reliability\": 0.1}]}";
+  const char *p2 = "\"editing\": {\"points\": [{\"edits\": 10, \"reliability\": 0.125, \"locality\": 1}, "
+    "{\"edits\": 1, \"reliability\": 0.5, \"locality\": 1}]}";
+  struct { const char *method, *pts; int seed; } cells[] = {
+    { "wise", p0, 0 }, { "wise", p1, 1 }, { "grace", p2, 0 },
+  };
+  GString *idx = g_string_new ("{\"cells\": [");
+  for (guint k = 0; k < G_N_ELEMENTS (cells); k++)
+    {
+      g_autofree char *id = g_strdup_printf ("p%u", k);
+      g_autofree char *dir = g_build_filename (m, "cells", id, NULL);
+      g_autofree char *res = result_with (0.5 + 0.01 * k, cells[k].seed, cells[k].pts);
+      write_file (dir, "result.json", res);
+      g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\", \"model\": "
+                                   "\"transformer\", \"dataset\": \"facts\", \"scenario\": "
+                                   "\"knowledge-editing\", \"seed\": %d, \"status\": \"ok\"}",
+                              k ? ", " : "", id, cells[k].method, cells[k].method, cells[k].seed);
+    }
+  g_string_append (idx, "]}");
+  write_file (m, "index.json", idx->str);
+  g_string_free (idx, TRUE);
+  g_autofree char *rep = report_of (m);
+  g_autofree char *md = read_file (rep, "leaderboard.md");
+  g_test_message ("leaderboard.md:\n%s", md);
+  g_assert_nonnull (strstr (md, "| method | edits | reliability | locality |\n|---|---:|---:|---:|\n"
+                                "| wise | 1 | 0.7500 | 0.8000 |\n"
+                                "| wise | 10 | 0.2500 | — |\n"
+                                "| grace | 1 | 0.5000 | 1.0000 |\n"
+                                "| grace | 10 | 0.1250 | 1.0000 |\n"));
+  g_autofree char *html = read_file (rep, "index.html");
+  g_assert_nonnull (strstr (html, "<h3>At each measuring point</h3>"));
+  g_assert_nonnull (strstr (html, "<td>10</td><td>0.2500</td><td>—</td></tr>"));
+  /* the hand-made matrix has none */
+  ensure_report ();
+  g_autofree char *plain = read_file (report_dir, "leaderboard.md");
+  g_assert_null (strstr (plain, "At each measuring point"));
+}
+
 static void
 test_loss_direction (void)
 {
@@ -865,11 +911,8 @@ test_browser (void)
       g_ptr_array_add (argv, url);
       g_ptr_array_add (argv, NULL);
       g_autofree char *out = NULL, *err = NULL;
-      int status = 0;
-      g_autoptr (GError) error = NULL;
-      g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                                   &status, &error));
-      if (!g_spawn_check_wait_status (status, NULL))
+      int status = tu_spawn ((const char *const *) argv->pdata, NULL, &out, &err);
+      if (status != 0)
         g_error ("chromium failed (status %d): %s", status, err);
       if (pass == 0)
         {
@@ -911,6 +954,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/unreadable-result", test_unreadable_result);
   g_test_add_func ("/report/loss-direction", test_loss_direction);
   g_test_add_func ("/report/expert-utilization", test_expert_utilization);
+  g_test_add_func ("/report/editing-points", test_editing_points);
   g_test_add_func ("/report/errors", test_errors);
   g_test_add_func ("/report/browser", test_browser);
   int rc = g_test_run ();

@@ -8,6 +8,7 @@
  * The checkpoint and cache tests train on a small corpus written here (the
  * fortunes dataset reading a folder of its own), so they need no system
  * files; the fortunes tests skip when Debian's fortunes are missing. */
+#include "testutil.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -29,24 +30,11 @@ static const char *exe;
 static int
 run_cli (char **out, char **err, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) exe);
   va_list ap;
   va_start (ap, err);
-  for (const char *a; (a = va_arg (ap, const char *)) != NULL;)
-    g_ptr_array_add (argv, (gpointer) a);
+  int status = tu_spawn_va (exe, ap, NULL, NULL, out, err);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  int status = 0;
-  g_autofree char *o = NULL, *e = NULL;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &o, &e,
-                               &status, &error));
-  if (out)
-    *out = g_steal_pointer (&o);
-  if (err)
-    *err = g_steal_pointer (&e);
-  return g_spawn_check_wait_status (status, NULL) ? 0 : (WIFEXITED (status) ? WEXITSTATUS (status) : 128);
+  return status;
 }
 
 static char *
@@ -55,15 +43,6 @@ path_in (const char *name)
   return g_build_filename (dir, name, NULL);
 }
 
-static JsonObject *
-load_json (const char *path)
-{
-  g_autoptr (JsonParser) p = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_file (p, path, &error))
-    g_error ("%s: %s", path, error->message);
-  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
-}
 
 static JsonObject *
 parse_json (const char *text)
@@ -136,7 +115,7 @@ run_ok (const char *config, const char *name, const char *save_dir)
                     : run_cli (NULL, &err, "run", config, "--out", out, "--quiet", NULL);
   if (rc != 0)
     g_error ("lifelong run %s failed (%d):\n%s", config, rc, err);
-  JsonObject *res = load_json (out);
+  JsonObject *res = tu_load_json (out);
   g_assert_cmpstr (json_object_get_string_member (res, "status"), ==, "ok");
   return res;
 }
@@ -419,7 +398,7 @@ test_save_load (void)
 {
   need_saved ();
   g_autofree char *cpath = g_build_filename (saved, "config.json", NULL);
-  g_autoptr (JsonObject) cfg = load_json (cpath);
+  g_autoptr (JsonObject) cfg = tu_load_json (cpath);
   JsonArray *arch = json_object_get_array_member (cfg, "architectures");
   g_assert_cmpstr (json_array_get_string_element (arch, 0), ==, "LlamaForCausalLM");
   g_assert_cmpstr (json_object_get_string_member (cfg, "model_type"), ==, "llama");
@@ -504,7 +483,7 @@ test_save_tied (void)
   g_autoptr (JsonObject) res = run_ok (cfg, "tied", d);
   g_autofree char *cpath = g_build_filename (d, "config.json", NULL);
   g_autofree char *wpath = g_build_filename (d, "model.safetensors", NULL);
-  g_autoptr (JsonObject) c = load_json (cpath);
+  g_autoptr (JsonObject) c = tu_load_json (cpath);
   g_assert_true (json_object_get_boolean_member (c, "tie_word_embeddings"));
   g_assert_cmpint (json_object_get_int_member (c, "num_key_value_heads"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (c, "max_position_embeddings"), ==, 48);   /* the scenario's */
@@ -539,7 +518,7 @@ test_save_mlp (void)
   g_assert_true (g_file_set_contents (c1, t1, -1, NULL));
   g_autoptr (JsonObject) r1 = run_ok (c1, "mlp", d);
   g_autofree char *cpath = g_build_filename (d, "config.json", NULL);
-  g_autoptr (JsonObject) cfg = load_json (cpath);
+  g_autoptr (JsonObject) cfg = tu_load_json (cpath);
   g_assert_cmpuint (json_object_get_size (cfg), ==, 1);
   JsonObject *lo = json_object_get_object_member (cfg, "lifelong");
   g_assert_true (json_object_get_null_member (lo, "tokenizer"));

@@ -53,6 +53,19 @@ cat >"$tmp/matrix.json" <<'EOF'
  "datasets": [{"name": "synthetic"}], "scenarios": [{"experiences": 2}], "seeds": [0]}
 EOF
 
+# instruction tuning: the generator, greedy generation with the key/value
+# cache, and lamol's and ssr's sampling, snapshots and pseudo-sample batches
+for s in lamol ssr; do
+  cat >"$tmp/instruct-$s.json" <<EOF
+{"model": {"name": "transformer", "d_model": 16, "layers": 1, "heads": 2, "context": 40},
+ "strategy": {"name": "$s", "gamma": 0.1},
+ "dataset": {"name": "instructions", "tasks": ["count-words", "add"], "train_per_task": 40, "test_per_task": 4,
+             "max_words": 3, "max_number": 20, "general_texts": 4},
+ "scenario": {"type": "instruction-tuning", "context": 40, "generations": 1},
+ "train": {"epochs": 1, "batch_size": 8, "lr": 0.005}, "seed": 0}
+EOF
+done
+
 n=0
 failed=0
 check () {   # name, command...: runs it under valgrind, one log per process
@@ -84,8 +97,10 @@ check () {   # name, command...: runs it under valgrind, one log per process
   fi
 }
 
-echo "1..3"
+echo "1..5"
 check run "$exe" run "$tmp/run.json" --out "$tmp/run-result.json" --quiet
+check instruct-lamol "$exe" run "$tmp/instruct-lamol.json" --out "$tmp/instruct-lamol-result.json" --quiet
+check instruct-ssr "$exe" run "$tmp/instruct-ssr.json" --out "$tmp/instruct-ssr-result.json" --quiet
 check matrix "$exe" matrix "$tmp/matrix.json" --out "$tmp/mx" --quiet
 check report "$exe" report "$tmp/mx" --quiet
 [ $failed -eq 0 ]

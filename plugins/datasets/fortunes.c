@@ -5,6 +5,7 @@
  * sample; every tenth (by its place in its file) is a test sample; the
  * label of a sample is its domain, for text classification. */
 #include <lifelong/lifelong.h>
+#include "fortune-file.h"
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
@@ -101,29 +102,14 @@ fortunes_open (const LfParams *p, uint64_t key, GError **error)
           return NULL;
         }
       /* fortunes are separated by lines holding a single '%' */
-      int64_t k = 0;
-      const char *start = text, *end = text + len;
-      while (start < end)
+      g_autoptr (GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+      int64_t k = fortune_file_split (text, len, (gsize) max_bytes, all);
+      for (int64_t j = 0; j < k; j++)
         {
-          const char *sep = g_strstr_len (start, end - start, "\n%\n");
-          const char *stop = sep ? sep + 1 : end;
-          if (start[0] == '%' && (start + 1 == end || start[1] == '\n'))
-            {
-              start += 2;
-              continue;
-            }
-          gsize n = (gsize) (stop - start);
-          while (n > 0 && (start[n - 1] == '\n' || start[n - 1] == '\r'))
-            n--;
-          if (n > 0)
-            {
-              int split = k % 10 == 9 ? 1 : 0;   /* every tenth fortune is a test sample */
-              g_ptr_array_add (f->text[split], g_bytes_new (start, MIN (n, (gsize) max_bytes)));
-              int32_t dd = (int32_t) d;
-              g_array_append_val (f->domain[split], dd);
-              k++;
-            }
-          start = sep ? sep + 3 : end;
+          int split = FORTUNE_IS_TEST (j) ? 1 : 0;   /* every tenth fortune is a test sample */
+          g_ptr_array_add (f->text[split], g_bytes_ref (all->pdata[j]));
+          int32_t dd = (int32_t) d;
+          g_array_append_val (f->domain[split], dd);
         }
       if (k < 10)
         {

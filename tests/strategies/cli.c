@@ -1,5 +1,6 @@
 /* lifelong tests — helpers to run `lifelong run` from a test (see cli.h). */
 #include "cli.h"
+#include "../testutil.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,11 +50,8 @@ cli_run (const char *config_path, const char *out_name, const char *const *extra
   for (int i = 0; extra && extra[i]; i++)
     g_ptr_array_add (argv, (gpointer) extra[i]);
   g_ptr_array_add (argv, NULL);
-  int status;
-  g_autofree char *sout = NULL, *serr = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &sout, &serr,
-                               &status, NULL));
-  if (!g_spawn_check_wait_status (status, NULL))
+  g_autofree char *serr = NULL;
+  if (tu_spawn ((const char *const *) argv->pdata, NULL, NULL, &serr) != 0)
     {
       if (err)
         *err = g_steal_pointer (&serr);
@@ -61,9 +59,7 @@ cli_run (const char *config_path, const char *out_name, const char *const *extra
         g_printerr ("lifelong run %s failed: %s", config_path, serr);
       return NULL;
     }
-  g_autoptr (JsonParser) p = json_parser_new ();
-  g_assert_true (json_parser_load_from_file (p, out, NULL));
-  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+  return tu_load_json (out);
 }
 
 double
