@@ -75,7 +75,9 @@ for s in strategies:
     for d in range(0, days + 1):
         cells = []
         for _, q, a in shown:
-            r = subprocess.run([exe, "generate", os.path.join(P, f"v1.{d}"), "--prompt", q + "\n",
+            snap = os.path.join(P, f"v1.{d}")
+            prefix = json.load(open(os.path.join(snap, "evolve.json"))).get("prompt_prefix", "")
+            r = subprocess.run([exe, "generate", snap, "--prompt", prefix + q + "\n",
                                 "--temperature", "0", "--max-tokens", "16", "--json"],
                                capture_output=True, text=True, check=True)
             t = json.loads(r.stdout)["text"].split("\n")[0]

@@ -20,12 +20,14 @@
 #define EVOLVE_STATE         "strategy-state.safetensors"
 #define EVOLVE_RUN_CONFIG    "run-config.json"
 #define EVOLVE_FORMAT        1
+/* before every prompt: the task prefix ("name: ") lamol and ssr need */
+#define EVOLVE_DEFAULT_PREFIX "user: "
 
 static const char evolve_usage[] =
   "usage: lifelong evolve --model SNAPSHOT --log DAY.jsonl [--strategy NAME]\n"
   "                       [--set key.path=value]... [--major] [--seed S]\n"
   "                       [--threads N] [--show N] [--plugin-path DIR] [--quiet]\n"
-  "       lifelong evolve --init --from MODEL_DIR --out PERSONAL\n"
+  "       lifelong evolve --init --from MODEL_DIR --out PERSONAL [--prompt-prefix P]\n"
   "\n"
   "Consolidates a personal model snapshot (PERSONAL/vX.Y) with a day's\n"
   "interaction log (JSON lines {\"prompt\", \"reply\", \"correction\"?}) and writes\n"
@@ -49,7 +51,8 @@ static const char evolve_usage[] =
   "  --show N            changed answers listed in the summary (default 5)\n"
   "  --init --from DIR --out PERSONAL\n"
   "                      make PERSONAL/v1.0 from a model saved by\n"
-  "                      `lifelong run --save-model DIR`\n";
+  "                      `lifelong run --save-model DIR`; --prompt-prefix P goes\n"
+  "                      before every prompt the model sees (default \"user: \")\n";
 
 /* ---- snapshots ---- */
 
@@ -59,6 +62,7 @@ typedef struct {
   int64_t     major, minor;
   GPtrArray  *logs;       /* absolute paths of days 1..n, in order */
   JsonObject *lifelong;   /* config.json's lifelong member */
+  const char *prefix;     /* evolve.json's prompt_prefix ("" when absent) */
 } Snapshot;
 
 static void
@@ -163,6 +167,14 @@ snapshot_open (const char *dir, GError **error)
       snap_fail (error, mpath, "version: %s%s%s is not MAJOR.MINOR", v ? "\"" : "", v ? v : "missing", v ? "\"" : "");
       return NULL;
     }
+  JsonNode *pn = json_object_get_member (s->meta, "prompt_prefix");
+  if (pn && (!JSON_NODE_HOLDS_VALUE (pn) || json_node_get_value_type (pn) != G_TYPE_STRING
+             || strchr (json_node_get_string (pn), '\n')))
+    {
+      snap_fail (error, mpath, "prompt_prefix: not a one-line string");
+      return NULL;
+    }
+  s->prefix = pn ? json_node_get_string (pn) : "";
   JsonNode *dn = json_object_get_member (s->meta, "days");
   if (dn == NULL || !JSON_NODE_HOLDS_ARRAY (dn))
     {
@@ -330,7 +342,7 @@ now_iso (void)
 /* ---- --init ---- */
 
 static int
-evolve_init (const char *from, const char *out)
+evolve_init (const char *from, const char *out, const char *prompt_prefix)
 {
   g_autoptr (GError) error = NULL;
   if (from == NULL || out == NULL)
@@ -381,6 +393,7 @@ evolve_init (const char *from, const char *out)
   json_object_set_string_member (meta, "created", when);
   json_object_set_array_member (meta, "days", json_array_new ());
   json_object_set_null_member (meta, "state");
+  json_object_set_string_member (meta, "prompt_prefix", prompt_prefix);
   gboolean ok = copy_file (wpath, tw, &error) && copy_file (cpath, tc, &error) && write_json (tm, meta, &error);
   if (ok && g_mkdir (tl, 0755) != 0)
     {
@@ -401,7 +414,7 @@ evolve_init (const char *from, const char *out)
 /* ---- the report ---- */
 
 typedef struct {
-  const char *key;        /* the prompt as generated from: the question and "\n" */
+  const char *key;        /* the prompt as generated from: prefix, question, "\n" */
   char       *prompt;     /* the question */
   const char *reference, *before, *after;
   int64_t     day;        /* 1-based */
@@ -494,7 +507,7 @@ md_pct (GString *md, const Count *c, gboolean after)
 /* Everything the report says, from the run's result: the generations of
  * every day's items by the parent (before) and the new version (after). */
 static gboolean
-build_report (JsonObject *result, GPtrArray *today, int64_t n_days, const char *parent_v, const char *new_v,
+build_report (JsonObject *result, const char *prefix, GPtrArray *today, int64_t n_days, const char *parent_v, const char *new_v,
               int64_t show, JsonObject *meta, GString *md, GString *summary, GError **error)
 {
   JsonObject *ins = json_object_has_member (result, "instruction")
@@ -522,13 +535,14 @@ build_report (JsonObject *result, GPtrArray *today, int64_t n_days, const char *
       it->before = json_object_get_string_member (g, "before");
       it->after = json_object_get_string_member (g, "after");
       if (!it->key || !it->reference || !it->before || !it->after || it->day < 1 || it->day > n_days
-          || !g_str_has_suffix (it->key, "\n"))
+          || !g_str_has_suffix (it->key, "\n") || !g_str_has_prefix (it->key, prefix)
+          || strlen (it->key) < strlen (prefix) + 1)
         {
           g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_PLUGIN, "the night's run: generations[%u] is not a "
                        "day's item", i);
           return FALSE;
         }
-      it->prompt = g_strndup (it->key, strlen (it->key) - 1);
+      it->prompt = g_strndup (it->key + strlen (prefix), strlen (it->key) - strlen (prefix) - 1);
       g_ptr_array_add (owned, it->prompt);
       g_hash_table_insert (latest, (gpointer) it->key, it);
     }
@@ -536,7 +550,7 @@ build_report (JsonObject *result, GPtrArray *today, int64_t n_days, const char *
   for (guint i = 0; i < today->len; i++)
     {
       InteractionTurn *t = today->pdata[i];
-      g_autofree char *key = g_strconcat (t->prompt, "\n", NULL);
+      g_autofree char *key = g_strconcat (prefix, t->prompt, "\n", NULL);
       Item *it = g_hash_table_lookup (latest, key);
       /* the day's last word on a prompt decides (a later accepted reply
        * of the same prompt confirms, it does not correct) */
@@ -701,6 +715,7 @@ night_config (const EvolveArgs *a, Snapshot *par, GPtrArray *logs, const char *s
     json_array_add_string_element (la, logs->pdata[i]);
   json_object_set_array_member (ds, "logs", la);
   json_object_set_int_member (ds, "general_texts", 32);
+  json_object_set_string_member (ds, "log_prefix", par->prefix);
   json_object_set_object_member (cfg, "dataset", ds);
   JsonObject *sc = json_object_new ();
   json_object_set_string_member (sc, "type", "instruction-tuning");
@@ -842,6 +857,7 @@ evolve (const EvolveArgs *a, GError **error)
       json_object_set_string_member (meta, "version", new_v);
       json_object_set_string_member (meta, "parent", parent_v);
       json_object_set_string_member (meta, "parent_dir", par->dir);
+      json_object_set_string_member (meta, "prompt_prefix", par->prefix);
       json_object_set_string_member (meta, "created", when);
       json_object_set_string_member (meta, "log_sha256", digest);
       json_object_set_array_member (meta, "days", json_array_ref (days));
@@ -854,7 +870,7 @@ evolve (const EvolveArgs *a, GError **error)
       json_object_set_string_member (meta, "run_config", EVOLVE_RUN_CONFIG);
       if (json_object_has_member (result, "time_s"))
         json_object_set_member (meta, "time_s", json_node_copy (json_object_get_member (result, "time_s")));
-      ok = build_report (result, today, n_days, parent_v, new_v, a->show, meta, md, summary, error);
+      ok = build_report (result, par->prefix, today, n_days, parent_v, new_v, a->show, meta, md, summary, error);
     }
   if (ok)
     {
@@ -897,7 +913,7 @@ lf_cmd_evolve (int argc, char **argv)
   g_autoptr (GPtrArray) paths = g_ptr_array_new ();
   EvolveArgs a = { .sets = sets, .seed = 0, .threads = 1, .show = 5 };
   gboolean init = FALSE;
-  const char *from = NULL, *out = NULL;
+  const char *from = NULL, *out = NULL, *prompt_prefix = NULL;
   for (int i = 1; i < argc; i++)
     {
       const char *s = argv[i];
@@ -921,6 +937,8 @@ lf_cmd_evolve (int argc, char **argv)
         from = argv[++i];
       else if (g_str_equal (s, "--out") && has_val)
         out = argv[++i];
+      else if (g_str_equal (s, "--prompt-prefix") && has_val)
+        prompt_prefix = argv[++i];
       else if (g_str_equal (s, "--seed") && has_val)
         {
           if (!parse_int (s, argv[++i], 0, G_MAXINT64, &a.seed))
@@ -950,7 +968,12 @@ lf_cmd_evolve (int argc, char **argv)
         }
     }
   if (init)
-    return evolve_init (from, out);
+    return evolve_init (from, out, prompt_prefix ? prompt_prefix : EVOLVE_DEFAULT_PREFIX);
+  if (prompt_prefix)
+    {
+      fprintf (stderr, "lifelong evolve: --prompt-prefix goes with --init (a snapshot keeps its own)\n");
+      return 2;
+    }
   if (a.model == NULL || a.log == NULL || from || out)
     {
       fprintf (stderr, "lifelong evolve: needs --model SNAPSHOT and --log DAY.jsonl (--from and --out go with "

@@ -20,7 +20,8 @@ static const char sim_usage[] =
   "pet's name, favourite things, ...).  Day N (1, 2, ...) asks the K facts\n"
   "numbered (N-1)K .. NK-1 (new ones) and R facts of earlier days (repeats),\n"
   "in a seeded order; the model in SNAPSHOT (a folder with model.safetensors\n"
-  "and config.json, such as PERSONAL/vX.Y) replies greedily to \"QUESTION\\n\",\n"
+  "and config.json, such as PERSONAL/vX.Y) replies greedily to \"QUESTION\\n\"\n"
+  "(after the snapshot's prompt prefix, evolve.json's prompt_prefix),\n"
   "and the user corrects each reply that is not the fact.  Writes the day's\n"
   "interaction log (JSON lines) atomically.  --facts prints the user's facts.\n"
   "\n"
@@ -96,10 +97,10 @@ parse_int (const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
 /* The model's greedy reply to question: the text up to the end token or
  * the first newline, printable ASCII only (a log's reply is one line). */
 static char *
-sim_reply (LfModel *m, const char *question, GError **error)
+sim_reply (LfModel *m, const char *prefix, const char *question, GError **error)
 {
   const int64_t C = lf_model_spec (m)->context;
-  g_autofree char *prompt = g_strconcat (question, "\n", NULL);
+  g_autofree char *prompt = g_strconcat (prefix, question, "\n", NULL);
   const int64_t n_prompt = (int64_t) strlen (prompt) + 1;
   const int64_t max_new = MIN (32, C - n_prompt);
   if (max_new < 1)
@@ -224,6 +225,26 @@ lf_cmd_simulate_user (int argc, char **argv)
       q[j] = t;
     }
 
+  /* the snapshot's prompt prefix (docs/evolve.md), "" for a plain model folder */
+  g_autofree char *prefix = NULL;
+  g_autofree char *meta = g_build_filename (model, "evolve.json", NULL);
+  if (g_file_test (meta, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr (JsonParser) p = json_parser_new ();
+      JsonNode *root = json_parser_load_from_file (p, meta, NULL) ? json_parser_get_root (p) : NULL;
+      JsonNode *pn = root && JSON_NODE_HOLDS_OBJECT (root)
+                     ? json_object_get_member (json_node_get_object (root), "prompt_prefix") : NULL;
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
+          || (pn && (!JSON_NODE_HOLDS_VALUE (pn) || json_node_get_value_type (pn) != G_TYPE_STRING)))
+        {
+          fprintf (stderr, "lifelong simulate-user: %s: not JSON, or its prompt_prefix is not a string\n", meta);
+          return 1;
+        }
+      if (pn)
+        prefix = g_strdup (json_node_get_string (pn));
+    }
+  if (prefix == NULL)
+    prefix = g_strdup ("");
   lf_set_threads ((int) threads);
   g_ptr_array_add (paths, NULL);
   g_autofree char *joined = g_strjoinv (":", (char **) paths->pdata);
@@ -241,7 +262,7 @@ lf_cmd_simulate_user (int argc, char **argv)
     {
       const int64_t f = q[i];
       const char *truth = sim_value ((uint64_t) seed, f);
-      g_autofree char *reply = sim_reply (m, sim_facts[f].question, &error);
+      g_autofree char *reply = sim_reply (m, prefix, sim_facts[f].question, &error);
       if (reply == NULL)
         {
           lf_model_free (m);

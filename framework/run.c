@@ -364,7 +364,7 @@ setup (Run *r, GError **error)
                        o->first_experience, r->sc->n_exp);
           return FALSE;
         }
-      if (o->state_in && !load_state (r, error))
+      if (o->state_in && S_HAS (r, load) && !load_state (r, error))
         return FALSE;
     }
   return TRUE;
@@ -713,6 +713,22 @@ run_experiences (Run *r, GError **error)
       if (r->first_exp == 0 || r->instruct)
         evaluate_all (r, r->baseline, FALSE);
     }
+  /* lifelong evolve: a strategy whose state was not loaded (none was
+   * given, or it cannot load one) still sees the earlier experiences, the
+   * model trained on them already: their before_experience and
+   * after_experience hooks run, without training (a prefix learned, a
+   * Fisher estimated at today's weights) */
+  if (r->first_exp > 0 && r->instruct && (r->o->state_in == NULL || !S_HAS (r, load)))
+    for (int64_t e = 0; e < r->first_exp; e++)
+      {
+        r->ctx.experience = e;
+        r->ctx.epoch = 0;
+        if (S_HAS (r, before_experience) && !r->svt->before_experience (r->strat, &r->ctx, error))
+          return FALSE;
+        if (S_HAS (r, after_experience) && !r->svt->after_experience (r->strat, &r->ctx, error))
+          return FALSE;
+        sync_optimizer (r);
+      }
   guint next_at = 0;
   for (int64_t e = r->first_exp; e < T; e++)
     {

@@ -15,10 +15,13 @@ typedef struct {
                                       * folder (model.safetensors, config.json), or NULL */
   /* lifelong evolve (docs/evolve.md), instruction-tuning runs only: the
    * experiences before first_experience are neither trained nor measured
-   * nor shown to the strategy (the model has learnt them already); the
-   * baseline still measures every experience.  state_in (or NULL): the
-   * strategy's state as state_out wrote it at the end of a run of
-   * state_in_experiences experiences, loaded before first_experience. */
+   * (the model has learnt them already); the baseline still measures
+   * every experience.  state_in (or NULL): the strategy's state as
+   * state_out wrote it at the end of a run of state_in_experiences
+   * experiences, loaded before first_experience.  A strategy that gets no
+   * state (state_in NULL, or no load slot) sees the earlier experiences
+   * instead: their before_experience and after_experience hooks, no
+   * training in between. */
   int64_t             first_experience;
   const char         *state_in;
   int64_t             state_in_experiences;

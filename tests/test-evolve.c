@@ -122,7 +122,9 @@ day (const char *personal, const char *snap, int d, const char *strategy, const 
   g_assert_cmpint (rc, ==, 0);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (gpointer) exe);
-  const char *fixed[] = { "evolve", "--model", sp, "--log", log, "--strategy", strategy, "--quiet" };
+  /* enough steps for a model this small to learn a day's facts */
+  const char *fixed[] = { "evolve", "--model", sp, "--log", log, "--strategy", strategy, "--quiet", "--set",
+                          "train.epochs=80" };
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
     g_ptr_array_add (argv, (gpointer) fixed[i]);
   for (int i = 0; extra && extra[i]; i++)
@@ -417,6 +419,27 @@ test_three_days (void)
   g_assert_cmpfloat (kept[1], >, kept[0]);
 }
 
+/* A strategy with no saved state (lamol has no save/load) still sees the
+ * earlier days: it learns their task prefix ("user: ", the snapshot's
+ * prompt prefix) and generates pseudo-samples of them from the model. */
+static void
+test_strategy_without_state (void)
+{
+  init_personal ("G");
+  const char *more[] = { "--set", "strategy.gamma=1", NULL };
+  day ("G", "v1.0", 1, "lamol", more);
+  day ("G", "v1.1", 2, "lamol", more);
+  g_autoptr (JsonObject) res = read_json ("G/v1.2/night-result.json");
+  JsonObject *st = json_object_get_object_member (res, "strategy");
+  JsonArray *pre = json_object_get_array_member (st, "task_prefixes");
+  g_assert_cmpuint (json_array_get_length (pre), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (pre, 0), ==, "user: ");
+  g_assert_cmpint (json_object_get_int_member (st, "pseudo_generated"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (st, "real_samples_kept"), ==, 0);
+  g_autoptr (JsonObject) m = read_json ("G/v1.2/evolve.json");
+  g_assert_cmpstr (json_object_get_string_member (m, "prompt_prefix"), ==, "user: ");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -446,6 +469,7 @@ main (int argc, char **argv)
   g_test_add_func ("/evolve/snapshot/round-trip-and-corruption", test_snapshot);
   g_test_add_func ("/evolve/learns-corrections", test_learns_corrections);
   g_test_add_func ("/evolve/simulated-user/three-days", test_three_days);
+  g_test_add_func ("/evolve/strategy-without-state", test_strategy_without_state);
   int rc = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
   if (system (cmd) != 0)

@@ -65,6 +65,8 @@ static const LfParam in_params[] = {
     "interaction logs (JSON lines of prompt, reply, correction: docs/evolve.md), one domain each (day-1, "
     "day-2, ...) instead of tasks: \"PROMPT\\nANSWER\", the answer the correction or else the accepted "
     "reply, in both splits" },
+  { "log_prefix", LF_PARAM_STRING, "\"\"", 0, 0, NULL,
+    "logs: put before every prompt (\"user: \" gives lamol and ssr their task prefix)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -236,11 +238,11 @@ in_add (Instr *d, int split, const char *text, int64_t a, int64_t e, int32_t dom
   g_array_append_val (d->dom[split], dom);
 }
 
-/* Log l (day l + 1): its turns as "PROMPT\nANSWER" in both splits (the
+/* Log l (day l + 1): its turns as "PREFIX PROMPT\nANSWER" in both splits (the
  * answer the correction, else the accepted reply); a prompt asked twice
  * in the day counts once, with its last answer, at its first place. */
 static gboolean
-in_add_log (Instr *d, const char *path, int64_t l, GError **error)
+in_add_log (Instr *d, const char *path, const char *prefix, int64_t l, GError **error)
 {
   g_autoptr (GPtrArray) turns = g_ptr_array_new_with_free_func ((GDestroyNotify) interaction_turn_free);
   g_autoptr (GError) local = NULL;
@@ -263,7 +265,7 @@ in_add_log (Instr *d, const char *path, int64_t l, GError **error)
       if (fin == NULL)
         continue;   /* placed already */
       g_hash_table_insert (last, t->prompt, NULL);
-      g_autofree char *prompt = g_strconcat (t->prompt, "\n", NULL);
+      g_autofree char *prompt = g_strconcat (prefix, t->prompt, "\n", NULL);
       g_autofree char *text = g_strconcat (prompt, INTERACTION_TARGET (fin), NULL);
       for (int split = 0; split < 2; split++)
         in_add (d, split == 0 ? LF_SPLIT_TRAIN : LF_SPLIT_TEST, text, (int64_t) strlen (prompt),
@@ -381,7 +383,7 @@ in_open (const LfParams *p, uint64_t key, GError **error)
         }
     }
   for (int64_t l = 0; ok && l < nlogs; l++)
-    ok = in_add_log (d, logs[l], l, error);
+    ok = in_add_log (d, logs[l], lf_params_get_string (p, "log_prefix"), l, error);
   if (ok && n_general > (int64_t) fo.test->len)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "dataset.general_texts: %" G_GINT64_FORMAT " asked for, the "
