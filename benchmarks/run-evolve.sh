@@ -8,14 +8,15 @@
 # evolve` writes the next version.  Prints, per strategy, a table per day
 # and a few answers across the versions.
 #
-#   bash benchmarks/run-evolve.sh     # DAYS=7 STRATEGIES="naive er ewc" SEED=0
+#   bash benchmarks/run-evolve.sh     # DAYS=7 STRATEGIES="naive er ewc lamol" SEED=0
+#   EXTRA="--set train.lr=0.001" bash benchmarks/run-evolve.sh   # more evolve arguments
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 OUT=${OUT:-$BUILD/bench/evolve}
 DAYS=${DAYS:-7}
 SEED=${SEED:-0}
-STRATEGIES=${STRATEGIES:-naive er ewc}
+STRATEGIES=${STRATEGIES:-naive er ewc lamol}
 export LIFELONG_CACHE=${LIFELONG_CACHE:-$PWD/$BUILD/cache}
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
 ninja -C "$BUILD" >/dev/null
@@ -26,7 +27,9 @@ mkdir -p "$OUT"
 BASE=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checkpoint"]["path"])' \
        "$OUT/base-result.json")
 EWC_LAMBDA=${EWC_LAMBDA:-100000000}
-declare -A SETS=([naive]="" [er]="" [ewc]="--set strategy.lambda=$EWC_LAMBDA")
+LAMOL_GAMMA=${LAMOL_GAMMA:-1}
+declare -A SETS=([naive]="" [er]="" [ewc]="--set strategy.lambda=$EWC_LAMBDA"
+                 [lamol]="--set strategy.gamma=$LAMOL_GAMMA")
 for s in $STRATEGIES; do
   P=$OUT/$s
   rm -rf "$P"
@@ -39,7 +42,7 @@ for s in $STRATEGIES; do
       --out "$P/day$d.jsonl" >/dev/null
     # shellcheck disable=SC2086
     "$exe" evolve --model "$P/personal/v$v" --log "$P/day$d.jsonl" --strategy "$s" --seed "$SEED" --quiet \
-      ${SETS[$s]:-} >"$P/evolve-day$d.txt"
+      ${SETS[$s]:-} ${EXTRA:-} >"$P/evolve-day$d.txt" 2>"$P/evolve-day$d.err"
     v=1.$d
   done
   echo "$(( $(date +%s) - start ))" >"$P/seconds"

@@ -728,7 +728,7 @@ night_config (const EvolveArgs *a, Snapshot *par, GPtrArray *logs, const char *s
   json_object_set_int_member (tr, "epochs", 40);
   json_object_set_int_member (tr, "batch_size", 8);
   json_object_set_string_member (tr, "optimizer", "adam");
-  json_object_set_double_member (tr, "lr", 0.003);
+  json_object_set_double_member (tr, "lr", 0.001);
   json_object_set_double_member (tr, "clip", 1.0);
   json_object_set_object_member (cfg, "train", tr);
   json_object_set_int_member (cfg, "seed", a->seed);

@@ -124,7 +124,7 @@ day (const char *personal, const char *snap, int d, const char *strategy, const 
   g_ptr_array_add (argv, (gpointer) exe);
   /* enough steps for a model this small to learn a day's facts */
   const char *fixed[] = { "evolve", "--model", sp, "--log", log, "--strategy", strategy, "--quiet", "--set",
-                          "train.epochs=80" };
+                          "train.epochs=80", "--set", "train.lr=0.003" };
   for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
     g_ptr_array_add (argv, (gpointer) fixed[i]);
   for (int i = 0; extra && extra[i]; i++)
