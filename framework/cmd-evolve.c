@@ -104,6 +104,15 @@ file_sha256 (const char *path, GError **error)
   return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) text, len);
 }
 
+/* o.key when it is a string, else NULL (no GLib critical on other types) */
+static const char *
+member_string (JsonObject *o, const char *key)
+{
+  JsonNode *n = o ? json_object_get_member (o, key) : NULL;
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n)
+                                                                                         : NULL;
+}
+
 static gboolean
 snap_fail (GError **error, const char *path, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
@@ -187,9 +196,8 @@ snapshot_open (const char *dir, GError **error)
     {
       JsonNode *d = json_array_get_element (days, i);
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (d) ? json_node_get_object (d) : NULL;
-      const char *log = o && json_object_has_member (o, "log") ? json_object_get_string_member (o, "log") : NULL;
-      const char *sha = o && json_object_has_member (o, "sha256") ? json_object_get_string_member (o, "sha256")
-                                                                  : NULL;
+      const char *log = member_string (o, "log");
+      const char *sha = member_string (o, "sha256");
       if (log == NULL || sha == NULL || strchr (log, '/') == NULL || strstr (log, ".."))
         {
           snap_fail (error, mpath, "days[%u]: expected {\"log\": \"logs/day-N.jsonl\", \"sha256\": ...}", i);
@@ -209,6 +217,13 @@ snapshot_open (const char *dir, GError **error)
           return NULL;
         }
       g_ptr_array_add (s->logs, g_steal_pointer (&lp));
+    }
+  JsonNode *sn = json_object_get_member (s->meta, "strategy");
+  if (sn && !JSON_NODE_HOLDS_NULL (sn)
+      && (!JSON_NODE_HOLDS_OBJECT (sn) || member_string (json_node_get_object (sn), "name") == NULL))
+    {
+      snap_fail (error, mpath, "strategy: not an object with a \"name\"");
+      return NULL;
     }
   JsonNode *st = json_object_get_member (s->meta, "state");
   if (st && !JSON_NODE_HOLDS_NULL (st))
@@ -237,6 +252,13 @@ snapshot_open (const char *dir, GError **error)
           g_autofree char *cp = g_build_filename (dir, LF_MODEL_DIR_CONFIG, NULL);
           snap_fail (error, cp, "missing or without its \"lifelong\" member");
         }
+      return NULL;
+    }
+  JsonNode *mn = json_object_get_member (s->lifelong, "model");
+  if (mn == NULL || !JSON_NODE_HOLDS_OBJECT (mn) || member_string (json_node_get_object (mn), "name") == NULL)
+    {
+      g_autofree char *cp = g_build_filename (dir, LF_MODEL_DIR_CONFIG, NULL);
+      snap_fail (error, cp, "lifelong.model with a \"name\" is missing");
       return NULL;
     }
   return g_steal_pointer (&s);
@@ -701,7 +723,7 @@ night_config (const EvolveArgs *a, Snapshot *par, GPtrArray *logs, const char *s
   JsonObject *ps = json_object_has_member (par->meta, "strategy")
                    && JSON_NODE_HOLDS_OBJECT (json_object_get_member (par->meta, "strategy"))
                    ? json_object_get_object_member (par->meta, "strategy") : NULL;
-  if (ps && g_strcmp0 (json_object_get_string_member_with_default (ps, "name", ""), strategy) == 0)
+  if (ps && g_strcmp0 (member_string (ps, "name"), strategy) == 0)
     {
       g_autoptr (GList) sk = json_object_get_members (ps);
       for (GList *k = sk; k; k = k->next)
@@ -758,7 +780,7 @@ evolve (const EvolveArgs *a, GError **error)
   JsonObject *pst = json_object_has_member (par->meta, "strategy")
                     && JSON_NODE_HOLDS_OBJECT (json_object_get_member (par->meta, "strategy"))
                     ? json_object_get_object_member (par->meta, "strategy") : NULL;
-  const char *parent_strategy = pst ? json_object_get_string_member_with_default (pst, "name", NULL) : NULL;
+  const char *parent_strategy = member_string (pst, "name");
   const char *strategy = a->strategy ? a->strategy : parent_strategy ? parent_strategy : "er";
 
   g_autofree char *tmp = make_temp_beside (target, error);

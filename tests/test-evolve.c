@@ -159,6 +159,7 @@ test_log_errors (void)
     { "[1, 2]\n", { "bad.jsonl:1:", "expected a JSON object", NULL } },
     { "{\"prompt\": \"\", \"reply\": \"b\"}\n", { "bad.jsonl:1:", "field \"prompt\": empty", NULL } },
     { "\n\n", { "bad.jsonl", "no interaction", NULL } },
+    { "{\"prompt\": \"a\\u0000b?\", \"reply\": \"b\"}\n", { "bad.jsonl:1:", "\\u0000", NULL } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -321,6 +322,8 @@ test_snapshot (void)
   expect_corrupt ("strategy-state.safetensors: missing");
   corrupt_copy ("head -c 1000 S/v1.1/model.safetensors > C/v1.1/model.safetensors");
   expect_corrupt ("model.safetensors");
+  corrupt_copy ("sed -i 's/\"name\": \"er\"/\"name\": 5/' C/v1.1/evolve.json");
+  expect_corrupt ("strategy: not an object with a \"name\"");
   corrupt_copy ("rm C/v1.1/evolve.json");
   expect_corrupt ("evolve.json: missing: not a snapshot");
 }

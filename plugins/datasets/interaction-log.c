@@ -46,7 +46,6 @@ log_text (JsonObject *o, const char *key, gboolean required, gboolean answer, ch
                      : JSON_NODE_HOLDS_ARRAY (n) ? "an array" : "a number or boolean");
   const char *s = json_node_get_string (n);
   size_t len = strlen (s);
-  /* json-glib stops a string at an escaped NUL: compare with the raw length */
   if (len > INTERACTION_MAX_BYTES)
     return log_fail (error, path, line, "field \"%s\": %zu bytes, at most %d", key, len, INTERACTION_MAX_BYTES);
   if (!answer && len == 0)
@@ -82,6 +81,14 @@ interaction_log_read (const char *path, GPtrArray *turns, GError **error)
       g_strstrip (lines[i]);
       if (lines[i][0] == '\0')
         continue;
+      /* json-glib would cut a string at an escaped NUL: refuse it first */
+      for (const char *c = lines[i]; *c; c++)
+        if (*c == '\\' && c[1] != '\0')
+          {
+            if (g_ascii_strncasecmp (c + 1, "u0000", 5) == 0)
+              return log_fail (error, path, ln, "a string holds \\u0000 (a NUL character)");
+            c++;
+          }
       g_autoptr (GError) perr = NULL;
       if (!json_parser_load_from_data (parser, lines[i], -1, &perr))
         return log_fail (error, path, ln, "not JSON: %s", perr->message);
