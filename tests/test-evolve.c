@@ -303,6 +303,21 @@ test_snapshot (void)
       const char *text = json_object_get_string_member (json_node_get_object (json_parser_get_root (p)), "text");
       g_assert_true (g_str_has_prefix (text, json_object_get_string_member (g, "after")));
     }
+  /* reproducible: the same night on 2 threads (a major version beside it)
+   * gives the same weights, byte for byte, and the same report */
+  g_assert_cmpint (lf (NULL, NULL, "evolve", "--model", "S/v1.0", "--log", "s-day.jsonl", "--quiet", "--major",
+                       "--threads", "2", NULL), ==, 0);
+  gsize n1 = 0, n2 = 0;
+  {
+    g_autofree char *p1 = path ("S/v1.1/model.safetensors"), *p2 = path ("S/v2.0/model.safetensors");
+    g_autofree char *b1 = NULL, *b2 = NULL;
+    g_assert_true (g_file_get_contents (p1, &b1, &n1, NULL) && g_file_get_contents (p2, &b2, &n2, NULL));
+    g_assert_cmpmem (b1, n1, b2, n2);
+  }
+  g_autoptr (JsonObject) e1 = read_json ("S/v1.1/evolve.json");
+  g_autoptr (JsonObject) e2 = read_json ("S/v2.0/evolve.json");
+  g_assert_true (json_node_equal (json_object_get_member (e1, "metrics"), json_object_get_member (e2, "metrics")));
+  g_assert_true (json_node_equal (json_object_get_member (e1, "changes"), json_object_get_member (e2, "changes")));
   /* and the snapshot's model is the one a new version starts from */
   g_autoptr (JsonObject) rc = read_json ("S/v1.1/run-config.json");
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (rc, "model"), "checkpoint"), ==,
