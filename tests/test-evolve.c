@@ -160,6 +160,8 @@ test_log_errors (void)
     { "{\"prompt\": \"\", \"reply\": \"b\"}\n", { "bad.jsonl:1:", "field \"prompt\": empty", NULL } },
     { "\n\n", { "bad.jsonl", "no interaction", NULL } },
     { "{\"prompt\": \"a\\u0000b?\", \"reply\": \"b\"}\n", { "bad.jsonl:1:", "\\u0000", NULL } },
+    { "{\"prompt\": \"a?\", \"reply\": \"ok \\ud83u\\$de00\"}\n", { "bad.jsonl:1:", "field \"reply\": not valid UTF-8",
+                                                                      NULL } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {

@@ -46,6 +46,10 @@ log_text (JsonObject *o, const char *key, gboolean required, gboolean answer, ch
                      : JSON_NODE_HOLDS_ARRAY (n) ? "an array" : "a number or boolean");
   const char *s = json_node_get_string (n);
   size_t len = strlen (s);
+  /* json-glib lets a broken \u escape (a lone surrogate) through as bytes
+   * that are not UTF-8: refuse them, every text is written back as JSON */
+  if (!g_utf8_validate (s, (gssize) len, NULL))
+    return log_fail (error, path, line, "field \"%s\": not valid UTF-8 (a broken \\u escape?)", key);
   if (len > INTERACTION_MAX_BYTES)
     return log_fail (error, path, line, "field \"%s\": %zu bytes, at most %d", key, len, INTERACTION_MAX_BYTES);
   if (!answer && len == 0)

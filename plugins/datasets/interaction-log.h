@@ -23,6 +23,6 @@ void interaction_turn_free (InteractionTurn *t);
  * when a line is not a JSON object, "prompt" or "reply" is missing or not
  * a string, "correction" is present and not a string, an unknown member is
  * present, the prompt is empty or holds a newline, an answer holds a
- * newline, a text holds a NUL byte or is longer than 1000 bytes, or the
+ * newline, a text holds a NUL byte (raw or \u0000), is not valid UTF-8 or is longer than 1000 bytes, or the
  * file has no turn at all.  Nothing is added to turns on failure. */
 gboolean interaction_log_read (const char *path, GPtrArray *turns, GError **error);
