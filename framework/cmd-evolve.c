@@ -860,6 +860,26 @@ evolve (const EvolveArgs *a, GError **error)
       if (!ok)
         g_prefix_error (error, "the night's run (%s): ", cfg_path);
     }
+  if (ok)
+    {
+      /* the new version must load as a plain model, the next night's
+       * start: a strategy that changed the tree (LoRA, adapters, prompts)
+       * saved modules a fresh model does not have */
+      g_autoptr (LfPluginRegistry) reg = lf_registry_new ();
+      g_autoptr (GError) lerr = NULL;
+      LfModel *m = lf_model_dir_open (tmp, a->plugin_path, reg, &lerr);
+      if (m == NULL)
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "strategy %s changed the model's structure, so "
+                       "the new version would not load as a plain %s (%s); a personal model stays one: use a "
+                       "strategy that leaves the structure alone (naive, er, ewc, lwf, si, agem, lamol, ssr, ...)",
+                       strategy, member_string (json_object_get_object_member (par->lifelong, "model"), "name"),
+                       lerr->message);
+          ok = FALSE;
+        }
+      else
+        lf_model_free (m);
+    }
   g_autoptr (JsonParser) rp = json_parser_new ();
   JsonObject *result = NULL;
   if (ok)

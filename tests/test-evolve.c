@@ -261,6 +261,14 @@ test_versions (void)
   g_assert_nonnull (strstr (err, "v1.0 exists"));
   g_assert_cmpint (count_entries ("V", ".v"), ==, 0);
   g_assert_cmpint (count_entries ("V", "v"), ==, 4);
+  /* a strategy that changes the model's structure (LoRA) would leave a
+   * version the next night cannot load: refused, nothing written */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (lf (NULL, &err, "evolve", "--model", "V/v2.0", "--log", "v-day.jsonl", "--quiet", "--strategy",
+                       "lora", fast[0], fast[1], NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "strategy lora changed the model's structure"));
+  g_assert_false (exists ("V/v2.1"));
+  g_assert_cmpint (count_entries ("V", ".v"), ==, 0);
 }
 
 /* ---- the snapshot ---- */
