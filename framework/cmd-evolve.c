@@ -134,7 +134,11 @@ static Snapshot *
 snapshot_open (const char *dir, GError **error)
 {
   g_autoptr (Snapshot) s = g_new0 (Snapshot, 1);
+  /* "P/v1.0/" is "P/v1.0": its versions' folder is P */
   s->dir = g_strdup (dir);
+  for (size_t n = strlen (s->dir); n > 1 && s->dir[n - 1] == '/'; n--)
+    s->dir[n - 1] = '\0';
+  dir = s->dir;
   g_autofree char *mpath = g_build_filename (dir, EVOLVE_META, NULL);
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
