@@ -910,7 +910,7 @@ evolve (const EvolveArgs *a, GError **error)
       JsonObject *rc = json_object_get_object_member (result, "config");
       json_object_set_member (meta, "strategy", json_node_copy (json_object_get_member (rc, "strategy")));
       json_object_set_member (meta, "train", json_node_copy (json_object_get_member (rc, "train")));
-      json_object_set_int_member (meta, "seed", a->seed);
+      json_object_set_member (meta, "seed", json_node_copy (json_object_get_member (rc, "seed")));
       json_object_set_string_member (meta, "state", EVOLVE_STATE);
       json_object_set_boolean_member (meta, "state_carried", carry);
       json_object_set_string_member (meta, "run_config", EVOLVE_RUN_CONFIG);
