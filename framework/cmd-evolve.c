@@ -376,6 +376,12 @@ evolve_init (const char *from, const char *out, const char *prompt_prefix)
       fprintf (stderr, "lifelong evolve --init: needs --from MODEL_DIR and --out PERSONAL\n");
       return 2;
     }
+  if (strchr (prompt_prefix, '\n') || !g_utf8_validate (prompt_prefix, -1, NULL))
+    {
+      fprintf (stderr, "lifelong evolve --init: --prompt-prefix \"%s\": must be one line of UTF-8 text\n",
+               prompt_prefix);
+      return 2;
+    }
   g_autoptr (JsonObject) lo = lf_model_dir_lifelong (from, &error);
   g_autofree char *wpath = g_build_filename (from, LF_MODEL_DIR_WEIGHTS, NULL);
   g_autofree char *cpath = g_build_filename (from, LF_MODEL_DIR_CONFIG, NULL);

@@ -259,6 +259,11 @@ test_versions (void)
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (lf (NULL, &err, "evolve", "--init", "--from", "base", "--out", "V", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "v1.0 exists"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (lf (NULL, &err, "evolve", "--init", "--from", "base", "--out", "V2", "--prompt-prefix", "a\nb",
+                       NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "--prompt-prefix \"a\nb\": must be one line"));
+  g_assert_false (exists ("V2"));
   g_assert_cmpint (count_entries ("V", ".v"), ==, 0);
   g_assert_cmpint (count_entries ("V", "v"), ==, 4);
   /* a strategy that changes the model's structure (LoRA) would leave a
