@@ -210,24 +210,51 @@ double_cmp (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* A cell's (x, y) pairs by x, equal x in their order in the result. */
+typedef struct {
+  double x, y;
+  guint  at;
+} Pair;
+
+static int
+pair_cmp (gconstpointer a, gconstpointer b)
+{
+  const Pair *p = a, *q = b;
+  if (p->x != q->x)
+    return p->x < q->x ? -1 : 1;
+  return p->at < q->at ? -1 : p->at > q->at;
+}
+
 /* Each x any seed has; at each, over the seeds with a number there (a seed
- * with the same x twice counts its last), the mean, min and max. */
+ * with the same x twice counts its last), the mean, min and max.  Each
+ * seed's points sorted once, then walked beside the x's: n log n. */
 void
 lf_rpt_method_curves (LfRptMethod *m)
 {
   for (int k = 0; k < LF_RPT_N_CURVES; k++)
     {
       g_autoptr (GArray) xs = g_array_new (FALSE, FALSE, sizeof (double));
+      g_autoptr (GPtrArray) seeds = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
       for (guint c = 0; c < m->cells->len; c++)
         {
           const LfRptCell *cell = m->cells->pdata[c];
-          if (cell->ok && cell->curve[k])
-            for (guint i = 0; i < cell->curve[k]->len; i += 2)
-              g_array_append_val (xs, g_array_index (cell->curve[k], double, i));
+          if (!cell->ok || cell->curve[k] == NULL)
+            continue;
+          GArray *pairs = g_array_new (FALSE, FALSE, sizeof (Pair));
+          for (guint i = 0; i < cell->curve[k]->len; i += 2)
+            {
+              Pair p = { g_array_index (cell->curve[k], double, i), g_array_index (cell->curve[k], double, i + 1),
+                         i };
+              g_array_append_val (pairs, p);
+              g_array_append_val (xs, p.x);
+            }
+          g_array_sort (pairs, pair_cmp);
+          g_ptr_array_add (seeds, pairs);
         }
       if (xs->len == 0)
         continue;
       g_array_sort (xs, double_cmp);
+      g_autofree guint *at = g_new0 (guint, MAX (seeds->len, 1));   /* each seed's next pair */
       GArray *out = g_array_new (FALSE, FALSE, sizeof (LfRptCurvePoint));
       for (guint j = 0; j < xs->len; j++)
         {
@@ -236,15 +263,12 @@ lf_rpt_method_curves (LfRptMethod *m)
             continue;
           LfRptCurvePoint p = { x, NAN, NAN, NAN, 0 };
           double sum = 0;
-          for (guint c = 0; c < m->cells->len; c++)
+          for (guint c = 0; c < seeds->len; c++)
             {
-              const LfRptCell *cell = m->cells->pdata[c];
-              if (!cell->ok || cell->curve[k] == NULL)
-                continue;
+              GArray *pairs = seeds->pdata[c];
               double y = NAN;
-              for (guint i = 0; i < cell->curve[k]->len; i += 2)
-                if (g_array_index (cell->curve[k], double, i) == x)
-                  y = g_array_index (cell->curve[k], double, i + 1);
+              for (; at[c] < pairs->len && g_array_index (pairs, Pair, at[c]).x == x; at[c]++)
+                y = g_array_index (pairs, Pair, at[c]).y;   /* the last of equal x */
               if (!isfinite (y))
                 continue;
               sum += y;

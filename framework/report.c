@@ -23,6 +23,9 @@ static const char report_usage[] =
   "                   (self-contained: open it with any browser, no network)\n"
   "  leaderboard.md   the leaderboards as Markdown tables\n"
   "  leaderboard.csv  one row per (scenario, dataset, model, method)\n"
+  "  curves.csv, *-sN.png  when results carry curves (online accuracy over the\n"
+  "                   stream, open-world accuracies and AUROC): the charts' numbers\n"
+  "                   and images\n"
   "\n"
   "Each metric is shown as mean, sample standard deviation and 95% confidence\n"
   "interval over seeds (Student t), ranked in its direction; methods get an\n"
@@ -31,7 +34,7 @@ static const char report_usage[] =
   "result shows as such and does not stop the report.  docs/report.md.\n"
   "\n"
   "  --out DIR   where the report goes (created if needed)\n"
-  "  --quiet     do not print where the report went\n";
+  "  --quiet     do not print where the report went (warnings still are)\n";
 
 #define REPORT_ERROR (g_quark_from_static_string ("lifelong-report-error"))
 
