@@ -426,10 +426,10 @@ has_loss (const LfRptMethod *m)
   return m->loss_step->len > 0;
 }
 
-/* The names of the methods the chart shows, with their line style, in a
- * column right of the plot. */
+/* The names of the methods the chart shows (shown[i] for method i), with
+ * their line style, in a column right of the plot. */
 static void
-chart_legend (Chart *c, const LfRptSection *s, MethodFilter shown)
+chart_legend_of (Chart *c, const LfRptSection *s, const gboolean *shown)
 {
   cairo_t *cr = c->cr;
   font (cr, 11, FALSE);
@@ -437,7 +437,7 @@ chart_legend (Chart *c, const LfRptSection *s, MethodFilter shown)
   for (guint i = 0; i < s->methods->len; i++)
     {
       const LfRptMethod *m = s->methods->pdata[i];
-      if (!shown (m))
+      if (!shown[i])
         continue;
       double x = c->right + 14;
       set_colour (cr, m->colour);
@@ -456,14 +456,38 @@ chart_legend (Chart *c, const LfRptSection *s, MethodFilter shown)
 
 /* Room for the legend: the widest name shown plus the sample. */
 static double
-legend_width (Chart *c, const LfRptSection *s, MethodFilter shown)
+legend_width_of (Chart *c, const LfRptSection *s, const gboolean *shown)
 {
   font (c->cr, 11, FALSE);
   double w = 0;
   for (guint i = 0; i < s->methods->len; i++)
-    if (shown (s->methods->pdata[i]))
+    if (shown[i])
       w = MAX (w, text_width (c->cr, ((const LfRptMethod *) s->methods->pdata[i])->name));
   return MIN (w, 220) + 50;
+}
+
+/* shown[i]: filter (method i), for the two above (g_free it). */
+static gboolean *
+shown_by (const LfRptSection *s, MethodFilter filter)
+{
+  gboolean *shown = g_new0 (gboolean, MAX (s->methods->len, 1));
+  for (guint i = 0; i < s->methods->len; i++)
+    shown[i] = filter (s->methods->pdata[i]);
+  return shown;
+}
+
+static void
+chart_legend (Chart *c, const LfRptSection *s, MethodFilter filter)
+{
+  g_autofree gboolean *shown = shown_by (s, filter);
+  chart_legend_of (c, s, shown);
+}
+
+static double
+legend_width (Chart *c, const LfRptSection *s, MethodFilter filter)
+{
+  g_autofree gboolean *shown = shown_by (s, filter);
+  return legend_width_of (c, s, shown);
 }
 
 static const char *
@@ -662,6 +686,129 @@ lf_rpt_chart_seen_curves (const LfRptSection *s, int size[2], GError **error)
           marker (cr, m->colour, chart_x (&c, (double) m->rows[r]), chart_y (&c, m->seen_mean[r]), 3.5);
     }
   chart_legend (&c, s, has_matrix);
+  return chart_finish (&c, size, error);
+}
+
+/* ---- curves a result carries (report-curves.c) ----------------------------- */
+
+char *
+lf_rpt_chart_curve (const LfRptSection *s, LfRptCurveKind k, int size[2], GError **error)
+{
+  const LfRptCurveInfo *info = lf_rpt_curve_info (k);
+  g_autofree gboolean *shown = g_new0 (gboolean, MAX (s->methods->len, 1));
+  double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+  gboolean any = FALSE;
+  for (guint i = 0; i < s->methods->len; i++)
+    {
+      const LfRptMethod *m = s->methods->pdata[i];
+      for (guint j = 0; m->curve[k] && j < m->curve[k]->len; j++)
+        {
+          const LfRptCurvePoint *p = &g_array_index (m->curve[k], LfRptCurvePoint, j);
+          /* the x axis spans every point, drawn or not (a null first row) */
+          xmin = MIN (xmin, p->x);
+          xmax = MAX (xmax, p->x);
+          if (p->n == 0)
+            continue;
+          shown[i] = any = TRUE;
+          ymin = MIN (ymin, p->min);
+          ymax = MAX (ymax, p->max);
+        }
+    }
+  if (!any)
+    return NULL;
+  Chart c;
+  chart_begin (&c, 600, 360);
+  c.left = 62;
+  c.top = 36;
+  c.right = c.w - legend_width_of (&c, s, shown);
+  c.bottom = c.h - 48;
+  if (info->x_experience)
+    {
+      c.xmin = xmin - 0.25;
+      c.xmax = xmax + 0.25;
+    }
+  else
+    {
+      /* samples seen: from 0 (the stream's start) to the last point */
+      c.xmin = 0;
+      c.xmax = xmax > 0 ? xmax : 1;
+      nice_range (&c.xmin, &c.xmax, 6);
+    }
+  /* accuracies and AUROC are fractions: [0, 1], or the top of it when
+   * every seed is above one half (as the seen-experiences chart) */
+  c.ymin = ymin > 0.5 ? floor ((ymin - 0.02) * 20) / 20 : 0;
+  c.ymax = ymax > 1 ? ymax : 1;
+  chart_frame (&c, info->title, info->xlabel, info->ylabel, info->x_experience);
+  cairo_t *cr = c.cr;
+  /* the seeds' range first, as a pale band under every line */
+  for (guint i = 0; i < s->methods->len; i++)
+    {
+      const LfRptMethod *m = s->methods->pdata[i];
+      if (!shown[i])
+        continue;
+      double rgb[3];
+      lf_rpt_colour (m->colour, rgb);
+      cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], 0.18);
+      /* each run of points with a value: along the max, back along the min */
+      guint len = m->curve[k]->len;
+      for (guint a = 0; a < len;)
+        {
+          const LfRptCurvePoint *pts = (const LfRptCurvePoint *) (void *) m->curve[k]->data;
+          if (pts[a].n == 0)
+            {
+              a++;
+              continue;
+            }
+          guint b = a;
+          while (b + 1 < len && pts[b + 1].n > 0)
+            b++;
+          if (b > a)
+            {
+              cairo_new_path (cr);
+              for (guint j = a; j <= b; j++)
+                cairo_line_to (cr, chart_x (&c, pts[j].x), chart_y (&c, pts[j].max));
+              for (guint j = b + 1; j-- > a;)
+                cairo_line_to (cr, chart_x (&c, pts[j].x), chart_y (&c, pts[j].min));
+              cairo_close_path (cr);
+              cairo_fill (cr);
+            }
+          a = b + 1;
+        }
+    }
+  for (guint i = 0; i < s->methods->len; i++)
+    {
+      const LfRptMethod *m = s->methods->pdata[i];
+      if (!shown[i])
+        continue;
+      const LfRptCurvePoint *pts = (const LfRptCurvePoint *) (void *) m->curve[k]->data;
+      guint len = m->curve[k]->len;
+      set_colour (cr, m->colour);
+      set_dash (cr, m->colour);
+      cairo_set_line_width (cr, 2);
+      gboolean pen = FALSE;
+      for (guint j = 0; j < len; j++)
+        {
+          if (pts[j].n == 0)
+            {
+              pen = FALSE;
+              continue;
+            }
+          double x = chart_x (&c, pts[j].x), y = chart_y (&c, pts[j].mean);
+          if (pen)
+            cairo_line_to (cr, x, y);
+          else
+            cairo_move_to (cr, x, y);
+          pen = TRUE;
+        }
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      /* markers where they do not merge into a line */
+      if (len <= 40)
+        for (guint j = 0; j < len; j++)
+          if (pts[j].n > 0)
+            marker (cr, m->colour, chart_x (&c, pts[j].x), chart_y (&c, pts[j].mean), 3);
+    }
+  chart_legend_of (&c, s, shown);
   return chart_finish (&c, size, error);
 }
 

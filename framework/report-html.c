@@ -120,8 +120,9 @@ h_status (GString *o, const char *status)
 }
 
 static gboolean
-h_section (GString *o, const LfRptSection *s, GError **error)
+h_section (GString *o, const LfReport *r, guint idx, GError **error)
 {
+  const LfRptSection *s = r->sections->pdata[idx];
   char buf[128];
   g_string_append_printf (o, "<section id=\"%s\">\n<h2>", s->anchor);
   h_text (o, s->title);
@@ -341,6 +342,24 @@ h_section (GString *o, const LfRptSection *s, GError **error)
   png = lf_rpt_chart_scatter (s, 1, size, error);
   if (!h_chart (o, png, size, "score against peak memory", cap_mem, error))
     return FALSE;
+  /* the curves results carry (online, open_world): also files beside the page */
+  for (guint k = 0; r->curve_charts && k < r->curve_charts->len; k++)
+    {
+      const LfRptCurveChart *ch = r->curve_charts->pdata[k];
+      if (ch->section != idx)
+        continue;
+      const LfRptCurveInfo *info = lf_rpt_curve_info (ch->kind);
+      GString *cap = g_string_new (NULL);
+      g_string_append_printf (cap, "<code>%s</code> of each result, ", info->member);
+      g_string_append (cap, info->x_experience ? "after each experience (each matrix row)" : "against the samples "
+                                                                                             "seen in the stream");
+      g_string_append_printf (cap, ": the mean over seeds, the band from the least to the greatest seed.  "
+                                   "Numbers in curves.csv; image <a href=\"%s\">%s</a>.", ch->file, ch->file);
+      g_autofree char *alt = g_ascii_strdown (info->title, -1);
+      g_autofree char *caption = g_string_free (cap, FALSE);
+      if (!h_chart (o, g_strdup (ch->b64), ch->size, alt, caption, error))
+        return FALSE;
+    }
   if (s->primary < 0)
     g_string_append (o, "<p class=\"note\">No cell of this section has a result yet: nothing to draw.</p>\n");
   g_string_append (o, "</div>\n<h3>Accuracy matrices</h3>\n<p class=\"note\">R[i][j], the score on "
@@ -466,9 +485,21 @@ lf_rpt_write_html (const LfReport *r, GError **error)
         }
       g_string_append (o, "</ul>\n");
     }
+  g_autoptr (GPtrArray) problems = lf_rpt_curve_problems (r);
+  for (guint q = 0; q < problems->len; q++)
+    {
+      if (q == 0)
+        g_string_append (o, "<p class=\"note\">Curves left out (malformed in the result; the rest of "
+                            "each result is in the tables):</p>\n<ul class=\"curve-problems\">\n");
+      g_string_append (o, "<li>");
+      h_text (o, problems->pdata[q]);
+      g_string_append (o, "</li>\n");
+      if (q + 1 == problems->len)
+        g_string_append (o, "</ul>\n");
+    }
   g_string_append (o, "</section>\n");
   for (guint i = 0; i < r->sections->len; i++)
-    if (!h_section (o, r->sections->pdata[i], error))
+    if (!h_section (o, r, i, error))
       {
         g_string_free (o, TRUE);
         return NULL;

@@ -499,6 +499,15 @@ lf_rpt_write_md (const LfReport *r)
                 }
             }
         }
+      for (guint k = 0; r->curve_charts && k < r->curve_charts->len; k++)
+        {
+          const LfRptCurveChart *ch = r->curve_charts->pdata[k];
+          if (ch->section != i)
+            continue;
+          const LfRptCurveInfo *info = lf_rpt_curve_info (ch->kind);
+          g_string_append_printf (o, "\n%s (mean over seeds, band: least to greatest seed; numbers in "
+                                     "curves.csv):\n\n![%s](%s)\n", info->title, info->title, ch->file);
+        }
       g_autoptr (GPtrArray) pm = lf_rpt_published_metrics (s);
       if (pm->len > 0)
         {
@@ -556,6 +565,14 @@ lf_rpt_write_md (const LfReport *r)
     {
       g_string_append (o, q == 0 ? "\nNot ranked across scenarios:\n\n- " : "- ");
       md_text (o, r->cd_left_out->pdata[q]);
+      g_string_append_c (o, '\n');
+    }
+  g_autoptr (GPtrArray) problems = lf_rpt_curve_problems (r);
+  for (guint q = 0; q < problems->len; q++)
+    {
+      g_string_append (o, q == 0 ? "\n## Curves left out\n\nMalformed curve members of results (the rest "
+                                   "of each result is in the tables):\n\n- " : "- ");
+      md_text (o, problems->pdata[q]);
       g_string_append_c (o, '\n');
     }
   return g_string_free (o, FALSE);

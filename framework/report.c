@@ -23,6 +23,9 @@ static const char report_usage[] =
   "                   (self-contained: open it with any browser, no network)\n"
   "  leaderboard.md   the leaderboards as Markdown tables\n"
   "  leaderboard.csv  one row per (scenario, dataset, model, method)\n"
+  "  curves.csv, *-sN.png  when results carry curves (online accuracy over the\n"
+  "                   stream, open-world accuracies and AUROC): the charts' numbers\n"
+  "                   and images\n"
   "\n"
   "Each metric is shown as mean, sample standard deviation and 95% confidence\n"
   "interval over seeds (Student t), ranked in its direction; methods get an\n"
@@ -31,7 +34,7 @@ static const char report_usage[] =
   "result shows as such and does not stop the report.  docs/report.md.\n"
   "\n"
   "  --out DIR   where the report goes (created if needed)\n"
-  "  --quiet     do not print where the report went\n";
+  "  --quiet     do not print where the report went (warnings still are)\n";
 
 #define REPORT_ERROR (g_quark_from_static_string ("lifelong-report-error"))
 
@@ -58,6 +61,11 @@ cell_free (gpointer p)
   g_free (c->pt_vals);
   if (c->pt_keys)
     g_ptr_array_unref (c->pt_keys);
+  for (int k = 0; k < LF_RPT_N_CURVES; k++)
+    if (c->curve[k])
+      g_array_unref (c->curve[k]);
+  if (c->curve_problems)
+    g_ptr_array_unref (c->curve_problems);
   if (c->metric_names)
     g_ptr_array_unref (c->metric_names);
   if (c->metric_values)
@@ -82,6 +90,9 @@ method_free (gpointer p)
   g_free (m->util_seeds);
   g_array_unref (m->loss_step);
   g_array_unref (m->loss_mean);
+  for (int k = 0; k < LF_RPT_N_CURVES; k++)
+    if (m->curve[k])
+      g_array_unref (m->curve[k]);
   g_free (m);
 }
 
@@ -114,6 +125,8 @@ report_free (LfReport *r)
   g_ptr_array_unref (r->cd_methods);
   g_array_unref (r->cd_ranks);
   g_ptr_array_unref (r->cd_left_out);
+  if (r->curve_charts)
+    g_ptr_array_unref (r->curve_charts);
   g_free (r);
 }
 
@@ -441,6 +454,7 @@ load_result (LfRptCell *c, GError **error)
   c->peak_rss = get_num_path (o, "peak_rss_bytes", NULL);
   load_utilization (c, o);
   load_points (c, o);
+  lf_rpt_load_curves (c, o, path);
   return TRUE;
 }
 
@@ -987,6 +1001,7 @@ section_stats (LfRptSection *s)
       SUMMARISE_FIELD (peak_rss, peak_rss);
 #undef SUMMARISE_FIELD
       method_curves (m);
+      lf_rpt_method_curves (m);
       method_utilization (m);
     }
   g_autofree double *means = g_new (double, MAX (n_methods, 1));
@@ -1086,16 +1101,58 @@ overall_ranks (LfReport *r)
 /* ---- the command ------------------------------------------------------------------- */
 
 static gboolean
-write_report_file (const char *dir, const char *name, const char *text, GError **error)
+write_report_data (const char *dir, const char *name, const void *data, gsize len, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, name, NULL);
-  if (!lf_write_file_atomic (path, text, strlen (text), error))
+  if (!lf_write_file_atomic (path, (const char *) data, len, error))
     return FALSE;
   /* the temporary file was private (0600); a report is for reading */
   mode_t um = umask (0);
   umask (um);
   g_chmod (path, 0666 & ~um);
   return TRUE;
+}
+
+static gboolean
+write_report_file (const char *dir, const char *name, const char *text, GError **error)
+{
+  return write_report_data (dir, name, text, strlen (text), error);
+}
+
+static gboolean
+write_report_bytes (const char *dir, const char *name, GBytes *b, GError **error)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (b, &len);
+  return write_report_data (dir, name, data, len, error);
+}
+
+/* An earlier report's curve charts that this one did not draw (a section
+ * or curve gone), which it would otherwise seem to include. */
+static void
+remove_stale_curve_charts (const LfReport *r)
+{
+  GDir *d = g_dir_open (r->out_dir, 0, NULL);
+  for (const char *n; d && (n = g_dir_read_name (d)) != NULL;)
+    {
+      if (!g_str_has_suffix (n, ".png"))
+        continue;
+      gboolean ours = FALSE, drawn = FALSE;
+      for (int k = 0; k < LF_RPT_N_CURVES && !ours; k++)
+        {
+          const char *stem = lf_rpt_curve_info ((LfRptCurveKind) k)->name;
+          ours = g_str_has_prefix (n, stem) && n[strlen (stem)] == '-';
+        }
+      for (guint i = 0; ours && i < r->curve_charts->len && !drawn; i++)
+        drawn = strcmp (((const LfRptCurveChart *) r->curve_charts->pdata[i])->file, n) == 0;
+      if (ours && !drawn)
+        {
+          g_autofree char *p = g_build_filename (r->out_dir, n, NULL);
+          g_unlink (p);
+        }
+    }
+  if (d)
+    g_dir_close (d);
 }
 
 LfReport *
@@ -1125,7 +1182,18 @@ report_run (const char *dir, const char *out_dir, char **index_path, GError **er
   g_autoptr (LfReport) r = lf_rpt_read (dir, out_dir, error);
   if (r == NULL)
     return FALSE;
-  /* everything in memory first: a failure leaves no partial report */
+  /* everything in memory first: a failure leaves no partial report.  A
+   * malformed curve is left out, and said (even with --quiet: it is bad
+   * input, not progress) */
+  if (!lf_rpt_draw_curves (r, error))
+    {
+      lf_rpt_charts_release ();
+      return FALSE;
+    }
+  g_autoptr (GPtrArray) problems = lf_rpt_curve_problems (r);
+  for (guint i = 0; i < problems->len; i++)
+    fprintf (stderr, "lifelong report: warning: %s\n", (const char *) problems->pdata[i]);
+  g_autofree char *curves = lf_rpt_write_curves_csv (r);   /* NULL: no curves */
   g_autofree char *csv = lf_rpt_write_csv (r);
   g_autofree char *md = lf_rpt_write_md (r);
   g_autofree char *util = lf_rpt_write_utilization_csv (r);   /* NULL: no MoE results */
@@ -1142,8 +1210,22 @@ report_run (const char *dir, const char *out_dir, char **index_path, GError **er
   if (!write_report_file (r->out_dir, "leaderboard.csv", csv, error)
       || !write_report_file (r->out_dir, "leaderboard.md", md, error)
       || (util != NULL && !write_report_file (r->out_dir, "utilization.csv", util, error))
-      || !write_report_file (r->out_dir, "index.html", html, error))
+      || (curves != NULL && !write_report_file (r->out_dir, "curves.csv", curves, error)))
     return FALSE;
+  for (guint i = 0; i < r->curve_charts->len; i++)
+    {
+      const LfRptCurveChart *ch = r->curve_charts->pdata[i];
+      if (!write_report_bytes (r->out_dir, ch->file, ch->png, error))
+        return FALSE;
+    }
+  remove_stale_curve_charts (r);
+  if (!write_report_file (r->out_dir, "index.html", html, error))
+    return FALSE;
+  if (curves == NULL)
+    {
+      g_autofree char *stale = g_build_filename (r->out_dir, "curves.csv", NULL);
+      g_unlink (stale);
+    }
   if (util == NULL)
     {
       /* an earlier report's, which this one would otherwise seem to include */

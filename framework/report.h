@@ -37,6 +37,35 @@ void   lf_rpt_rank (const double *values, int n, gboolean higher_better, double 
 
 /* ---- the matrix directory, read ---------------------------------------- */
 
+/* ---- curves over the stream or the experiences ---------------------------- */
+
+/* The per-result curves the report draws (docs/report.md, "Curves"):
+ * online's accuracy over the samples seen, and open_world's per-row old-
+ * and new-class accuracy and novelty AUROC (x: the row's experience). */
+typedef enum {
+  LF_RPT_CURVE_ONLINE,
+  LF_RPT_CURVE_OLD_ACCURACY,
+  LF_RPT_CURVE_NEW_ACCURACY,
+  LF_RPT_CURVE_NOVELTY_AUROC,
+  LF_RPT_N_CURVES
+} LfRptCurveKind;
+
+typedef struct {
+  const char *name;     /* curves.csv's "curve" and the chart file's stem ("online-accuracy") */
+  const char *member;   /* where a result holds it ("online.accuracy")          */
+  const char *title, *xlabel, *ylabel;
+  gboolean    x_experience;   /* x is an experience index (else samples seen)   */
+} LfRptCurveInfo;
+
+const LfRptCurveInfo *lf_rpt_curve_info (LfRptCurveKind k);
+
+/* One point of a method's curve: at x, over the seeds with a number there
+ * (n of them), their mean, least and greatest value (NaN when n == 0). */
+typedef struct {
+  double x, mean, min, max;
+  int    n;
+} LfRptCurvePoint;
+
 /* One cell of index.json with what its files said. */
 typedef struct {
   char    *id, *method, *strategy, *model, *dataset, *scenario, *dir;
@@ -68,6 +97,11 @@ typedef struct {
   int64_t  pt_n;
   double  *pt_x, *pt_vals;   /* pt_n; pt_n x pt_keys->len */
   GPtrArray *pt_keys;        /* char *, or NULL */
+  /* curves (LfRptCurveKind): (x, y) pairs, y NaN where the result has
+   * null; NULL when the result has none or a malformed one, which
+   * curve_problems then names (char *: "<file>: <member>: <why>") */
+  GArray    *curve[LF_RPT_N_CURVES];   /* double */
+  GPtrArray *curve_problems;
 } LfRptCell;
 
 /* One method of one section. */
@@ -95,6 +129,9 @@ typedef struct {
   int64_t    util_T, util_E;
   double    *util_mean;
   int       *util_seeds;
+  /* each curve over the seeds that have it: LfRptCurvePoint, x increasing;
+   * NULL when no seed has it */
+  GArray    *curve[LF_RPT_N_CURVES];
 } LfRptMethod;
 
 /* A (scenario, dataset, model) section. */
@@ -126,7 +163,20 @@ typedef struct {
   GPtrArray  *cd_left_out;     /* char *: "method: why" for the others     */
   int         cd_n;            /* N: sections                              */
   double      cd_q, cd;        /* q_0.05 and the critical difference (NaN if none) */
+  /* the curve charts drawn (lf_rpt_draw_curves): LfRptCurveChart *, by
+   * section, then kind; NULL before drawing */
+  GPtrArray  *curve_charts;
 } LfReport;
+
+/* One curve chart: a section's curve of one kind, also written as FILE. */
+typedef struct {
+  guint          section;
+  LfRptCurveKind kind;
+  char          *file;     /* "online-accuracy-s1.png" */
+  char          *b64;      /* the PNG, base64         */
+  GBytes        *png;
+  int            size[2];
+} LfRptCurveChart;
 
 /* TRUE when a higher value of metric NAME is better in a matrix of KIND
  * (docs/metrics.md): forgetting and loss-valued metrics are lower-better;
@@ -149,6 +199,17 @@ int      lf_rpt_str_index (GPtrArray *a, const char *s);
  * lf_rpt_free. */
 LfReport *lf_rpt_read (const char *dir, const char *out_dir, GError **error);
 void      lf_rpt_free (LfReport *r);
+
+/* report-curves.c: reads a result's curves into c (malformed ones into
+ * c->curve_problems, with PATH), and a method's means over its seeds. */
+void      lf_rpt_load_curves (LfRptCell *c, JsonObject *o, const char *path);
+void      lf_rpt_method_curves (LfRptMethod *m);
+/* Draws every section's curve charts into r->curve_charts (emptied
+ * first).  FALSE with error when Cairo failed. */
+gboolean  lf_rpt_draw_curves (LfReport *r, GError **error);
+/* Every curve problem of the report's cells, "<method> seed <seed>: <problem>"
+ * (char *, owned), in cell order. */
+GPtrArray *lf_rpt_curve_problems (const LfReport *r);
 
 /* ---- text and its formatting (report-write.c) -------------------------------
  * The fmt functions write "—" for an undefined (NaN) value. */
@@ -185,6 +246,8 @@ char  *lf_rpt_write_md (const LfReport *r);
 /* utilization.csv as text (g_free it), or NULL when no method has expert
  * utilization; docs/report.md. */
 char  *lf_rpt_write_utilization_csv (const LfReport *r);
+/* curves.csv as text (g_free it), or NULL when no method has a curve. */
+char  *lf_rpt_write_curves_csv (const LfReport *r);
 
 /* ---- index.html (report-html.c) --------------------------------------------- */
 
@@ -208,6 +271,10 @@ char *lf_rpt_chart_cd (const LfReport *r, int size[2], GError **error);
 /* The method's expert utilization: per experience a bar of the experts'
  * mean fractions, stacked; NULL when it has none. */
 char *lf_rpt_chart_utilization (const LfRptSection *s, const LfRptMethod *m, int size[2], GError **error);
+
+/* The section's curve of kind k: per method its mean over seeds with a
+ * band from the least to the greatest seed; NULL when no method has it. */
+char *lf_rpt_chart_curve (const LfRptSection *s, LfRptCurveKind k, int size[2], GError **error);
 
 /* Frees Cairo's font caches (fonts and their fontconfig patterns), once
  * every chart is drawn: a leak checker then sees nothing left. */

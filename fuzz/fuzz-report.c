@@ -1,8 +1,8 @@
 /* lifelong fuzzing — the files `lifelong report` reads (a matrix
  * directory's index.json, and a cell's result.json, status.json and step
  * log), then everything it computes and writes from them: grouping,
- * statistics, ranks, leaderboard.csv, leaderboard.md, utilization.csv and
- * index.html with its Cairo charts (lf_rpt_read and the writers, kept in memory).
+ * statistics, ranks, leaderboard.csv, leaderboard.md, utilization.csv,
+ * curves.csv and index.html with its Cairo charts (the curve charts too) (lf_rpt_read and the writers, kept in memory).
  *
  * Input: index.json, result.json, status.json and result.steps.jsonl,
  * separated by NUL bytes; the last three are the files of cells/c0, the
@@ -88,10 +88,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_free (lf_rpt_write_csv (r));
   g_free (lf_rpt_write_md (r));
   g_free (lf_rpt_write_utilization_csv (r));
+  g_free (lf_rpt_write_curves_csv (r));
+  g_ptr_array_unref (lf_rpt_curve_problems (r));
   if (FUZZ_REPORT_HTML)
     {
       g_autoptr (GError) html_error = NULL;
-      g_free (lf_rpt_write_html (r, &html_error));
+      if (lf_rpt_draw_curves (r, &html_error))
+        {
+          g_free (lf_rpt_write_md (r));   /* now with the charts' files */
+          g_free (lf_rpt_write_html (r, &html_error));
+        }
       lf_rpt_charts_release ();
     }
   lf_rpt_free (r);

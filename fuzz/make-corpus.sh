@@ -137,6 +137,21 @@ res['expert_utilization'] = [
     {'experience': 2, 'layers': {}}]
 open(f'{dst}/matrix-moe', 'wb').write(b'\0'.join([ok, json.dumps(res, indent=2).encode(), part('status.json'),
                                                    part('result.steps.jsonl')]))
+# the curves the report draws (docs/report.md, "Curves"): an online stream's
+# accuracy over the samples seen, an open-world run's per-row accuracies and
+# AUROC; then the same members malformed (lengths differ, a string, samples
+# going back, a per-row array too short)
+res = json.loads(part('result.json'))
+del res['expert_utilization']
+res['online'] = {'eval_every': 20, 'samples': [20, 40, 60], 'accuracy': [0.9, 0.6, None], 'classes_seen': [2, 4, 6]}
+res['open_world'] = {'old_accuracy': [None, 0.8, 0.6], 'new_accuracy': [0.9, 0.7, 0.5],
+                     'novelty_auroc': [None, 0.75, 0.85]}
+open(f'{dst}/matrix-curves', 'wb').write(b'\0'.join([ok, json.dumps(res, indent=2).encode(), part('status.json'),
+                                                      part('result.steps.jsonl')]))
+res['online'] = {'samples': [20, 10, 'x'], 'accuracy': [0.9, 'y']}
+res['open_world'] = {'old_accuracy': [None, 0.8], 'new_accuracy': 'x', 'novelty_auroc': [None, {}, 0.85]}
+open(f'{dst}/matrix-curves-bad', 'wb').write(b'\0'.join([ok, json.dumps(res, indent=2).encode(), part('status.json'),
+                                                          part('result.steps.jsonl')]))
 EOF
 
 # ---- params: every bundled plugin's table, with a section using its defaults

@@ -575,6 +575,52 @@ test_report (void)
   g_assert_true (g_file_get_contents (lb, &md, NULL, NULL));
   g_assert_nonnull (strstr (md, "a_auc"));
   g_assert_nonnull (strstr (md, "a_last"));
+  /* and draws each stream's accuracy over the samples seen (a file per
+   * section, referenced from the Markdown), nothing malformed on the way;
+   * with one seed, each method's last point in curves.csv is its a_last */
+  g_assert_null (strstr (rerr, "warning"));
+  for (int k = 1; k <= 2; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("online-accuracy-s%d.png", k);
+      g_autofree char *png = g_build_filename (rep, name, NULL);
+      g_assert_true (g_file_test (png, G_FILE_TEST_IS_REGULAR));
+      g_assert_nonnull (strstr (md, name));
+    }
+  g_autofree char *cpath = g_build_filename (rep, "curves.csv", NULL);
+  g_autofree char *lpath = g_build_filename (rep, "leaderboard.csv", NULL);
+  g_autofree char *ctext = NULL, *ltext = NULL;
+  g_assert_true (g_file_get_contents (cpath, &ctext, NULL, NULL));
+  g_assert_true (g_file_get_contents (lpath, &ltext, NULL, NULL));
+  g_auto (GStrv) clines = g_strsplit (ctext, "\n", -1);
+  g_auto (GStrv) llines = g_strsplit (ltext, "\n", -1);
+  g_assert_cmpstr (clines[0], ==, "scenario,dataset,model,method,strategy,curve,x,mean,min,max,seeds");
+  g_auto (GStrv) lhead = g_strsplit (llines[0], ",", -1);
+  int a_last_col = -1;
+  for (int c = 0; lhead[c]; c++)
+    if (g_str_equal (lhead[c], "a_last_mean"))
+      a_last_col = c;
+  g_assert_cmpint (a_last_col, >=, 0);
+  int checked = 0;
+  for (int l = 1; llines[l] && *llines[l]; l++)
+    {
+      g_auto (GStrv) lf = g_strsplit (llines[l], ",", -1);
+      /* the curve's last row for this (scenario, method) */
+      double last = NAN, last_x = -1;
+      for (int c = 1; clines[c] && *clines[c]; c++)
+        {
+          g_auto (GStrv) cf = g_strsplit (clines[c], ",", -1);
+          if (g_str_equal (cf[0], lf[0]) && g_str_equal (cf[3], lf[3]) && g_ascii_strtod (cf[6], NULL) > last_x)
+            {
+              last_x = g_ascii_strtod (cf[6], NULL);
+              last = g_ascii_strtod (cf[7], NULL);
+              g_assert_cmpstr (cf[10], ==, "1");
+            }
+        }
+      g_assert_cmpfloat (last_x, >, 0);
+      g_assert_cmpfloat_with_epsilon (last, g_ascii_strtod (lf[a_last_col], NULL), 1e-6);
+      checked++;
+    }
+  g_assert_cmpint (checked, ==, 4);   /* two streams x two methods */
 }
 
 int

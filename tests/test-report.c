@@ -775,6 +775,201 @@ test_editing_points (void)
   g_assert_null (strstr (plain, "At each measuring point"));
 }
 
+/* ---- curves: online accuracy over the stream, open-world per row ---------------- */
+
+/* curves.csv's row for (method, curve, x): its mean, min, max (NaN when
+ * empty) and seeds; FALSE when there is no such row. */
+static gboolean
+curve_row (GPtrArray *rows, const char *method, const char *curve, const char *x, double v[3], int *seeds)
+{
+  for (guint i = 1; i < rows->len; i++)
+    if (strcmp (csv_get (rows, rows->pdata[i], "method"), method) == 0
+        && strcmp (csv_get (rows, rows->pdata[i], "curve"), curve) == 0
+        && strcmp (csv_get (rows, rows->pdata[i], "x"), x) == 0)
+      {
+        const char *cols[] = { "mean", "min", "max" };
+        for (int k = 0; k < 3; k++)
+          {
+            const char *f = csv_get (rows, rows->pdata[i], cols[k]);
+            v[k] = *f ? g_ascii_strtod (f, NULL) : NAN;
+          }
+        *seeds = (int) csv_num (rows, rows->pdata[i], "seeds");
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static void
+check_curve_row (GPtrArray *rows, const char *method, const char *curve, const char *x, double mean, double min,
+                 double max, int seeds)
+{
+  double v[3];
+  int n = -1;
+  if (!curve_row (rows, method, curve, x, v, &n))
+    g_error ("curves.csv has no row for %s / %s / %s", method, curve, x);
+  const double want[3] = { mean, min, max };
+  for (int k = 0; k < 3; k++)
+    if (isnan (want[k]))
+      g_assert_true (isnan (v[k]));
+    else
+      g_assert_cmpfloat_with_epsilon (v[k], want[k], 1e-9);
+  g_assert_cmpint (n, ==, seeds);
+}
+
+/* A PNG file of at least 200 pixels' width. */
+static void
+check_png_file (const char *dir, const char *name)
+{
+  g_autofree char *p = g_build_filename (dir, name, NULL);
+  g_autofree char *png = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (p, &png, &len, NULL));
+  g_assert_cmpuint (len, >, 33);
+  g_assert_cmpmem (png, 8, "\x89PNG\r\n\x1a\n", 8);
+  const guchar *u = (const guchar *) png;
+  uint32_t w = (uint32_t) u[16] << 24 | (uint32_t) u[17] << 16 | (uint32_t) u[18] << 8 | u[19];
+  g_assert_cmpuint (w, >=, 200);
+}
+
+static gboolean
+report_has (const char *dir, const char *name)
+{
+  g_autofree char *p = g_build_filename (dir, name, NULL);
+  return g_file_test (p, G_FILE_TEST_EXISTS);
+}
+
+/* Results carrying curves (online's accuracy over the stream, open_world's
+ * per-row old- and new-class accuracy and novelty AUROC): one chart per
+ * (section, curve), a PNG file beside the page and in it, referenced from
+ * leaderboard.md; curves.csv holds the numbers drawn, the mean, least and
+ * greatest over the seeds worked out here; each malformed curve member
+ * (lengths differ, a non-number, not an object, samples going back, a
+ * per-row array not one per matrix row) is named with its file on stderr,
+ * in the Markdown and the page, and left out, the rest of the result still
+ * counted.  No result with a curve: no chart, no curves.csv. */
+static void
+test_curves (void)
+{
+  g_autofree char *m = g_build_filename (tmp, "curves", NULL);
+  struct { const char *scenario, *method, *extra; int seed; } cells[] = {
+    /* er: means (0.9 + 0.7) / 2 = 0.8, 0.5, 0.4 */
+    { "online/3/blurry-50-10", "er", "\"online\": {\"eval_every\": 100, \"samples\": [100, 200, 300], "
+                                     "\"accuracy\": [0.9, 0.6, 0.5], \"classes_seen\": [2, 4, 6]}", 0 },
+    { "online/3/blurry-50-10", "er", "\"online\": {\"samples\": [100, 200, 300], "
+                                     "\"accuracy\": [0.7, 0.4, 0.3]}", 1 },
+    /* naive: seed 0's second point null (no number at 250); seed 1 malformed */
+    { "online/3/blurry-50-10", "naive", "\"online\": {\"samples\": [100, 250], \"accuracy\": [0.5, null]}", 0 },
+    { "online/3/blurry-50-10", "naive", "\"online\": {\"samples\": [100, 200], \"accuracy\": [0.25]}", 1 },
+    /* ewc: every seed malformed: no curve at all */
+    { "online/3/blurry-50-10", "ewc", "\"online\": {\"samples\": [100, 200], \"accuracy\": [0.5, \"x\"]}", 0 },
+    { "online/3/blurry-50-10", "ewc", "\"online\": 7", 1 },
+    { "online/3/blurry-50-10", "ewc", "\"online\": {\"samples\": [200, 100], \"accuracy\": [0.1, 0.2]}", 2 },
+    /* open world, x the matrix row's experience */
+    { "open-world/3", "sola", "\"open_world\": {\"old_accuracy\": [null, 0.8, 0.6], \"new_accuracy\": "
+                              "[0.9, 0.7, 0.5], \"novelty_auroc\": [null, 0.75, 0.85]}", 0 },
+    { "open-world/3", "sola", "\"open_world\": {\"old_accuracy\": [null, 0.6, 0.4], \"new_accuracy\": "
+                              "[0.7, 0.5], \"novelty_auroc\": [null, 0.65, 0.95]}", 1 },
+  };
+  GString *idx = g_string_new ("{\"cells\": [");
+  for (guint k = 0; k < G_N_ELEMENTS (cells); k++)
+    {
+      g_autofree char *id = g_strdup_printf ("c%u", k);
+      g_autofree char *dir = g_build_filename (m, "cells", id, NULL);
+      g_autofree char *res = result_with (0.5 + 0.01 * k, cells[k].seed, cells[k].extra);
+      write_file (dir, "result.json", res);
+      g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\", \"model\": "
+                                   "\"mlp\", \"dataset\": \"synthetic\", \"scenario\": \"%s\", \"seed\": %d, "
+                                   "\"status\": \"ok\"}",
+                              k ? ", " : "", id, cells[k].method, cells[k].method, cells[k].scenario,
+                              cells[k].seed);
+    }
+  g_string_append (idx, "]}");
+  write_file (m, "index.json", idx->str);
+  g_string_free (idx, TRUE);
+  g_autofree char *rep = g_build_filename (m, "report", NULL);
+  /* an earlier report's chart of a curve this one does not draw */
+  write_file (rep, "online-accuracy-s9.png", "stale");
+  g_autofree char *out = NULL, *err = NULL;
+  int rc = run_cli (&out, &err, "report", m, "--quiet", NULL);
+  g_test_message ("stderr:\n%s", err);
+  g_assert_cmpint (rc, ==, 0);
+  /* each malformed member named, with its file, on stderr (even --quiet) */
+  static const char *const problems[] = {
+    "c3" G_DIR_SEPARATOR_S "result.json: online: samples has 2 points but accuracy has 1; left out of the charts",
+    "c4" G_DIR_SEPARATOR_S "result.json: online.accuracy[1]: expected a number or null, got a string",
+    "c5" G_DIR_SEPARATOR_S "result.json: online: expected an object, got a number",
+    "c6" G_DIR_SEPARATOR_S "result.json: online.samples[1]: 100 is below the point before it",
+    "c8" G_DIR_SEPARATOR_S "result.json: open_world.new_accuracy: 2 values for 3 matrix rows",
+  };
+  g_assert_cmpuint (count_occurrences (err, "lifelong report: warning: "), ==, G_N_ELEMENTS (problems));
+  g_autofree char *md = read_file (rep, "leaderboard.md");
+  g_autofree char *html = read_file (rep, "index.html");
+  g_test_message ("leaderboard.md:\n%s", md);
+  for (guint k = 0; k < G_N_ELEMENTS (problems); k++)
+    {
+      g_assert_nonnull (strstr (err, problems[k]));
+      g_assert_nonnull (strstr (md, problems[k]));
+      g_assert_nonnull (strstr (html, problems[k]));
+    }
+  g_assert_nonnull (strstr (err, "warning: naive seed 1: "));
+  g_assert_nonnull (strstr (md, "\n## Curves left out\n"));
+  /* the rest of a result with a malformed curve still counts */
+  g_autofree char *lb = read_file (rep, "leaderboard.csv");
+  g_autoptr (GPtrArray) lrows = csv_parse (lb);
+  g_assert_cmpstr (csv_get (lrows, csv_row (lrows, "online/3/blurry-50-10", "ewc"), "seeds_ok"), ==, "3");
+  /* the numbers drawn */
+  g_autofree char *csv = read_file (rep, "curves.csv");
+  g_test_message ("curves.csv:\n%s", csv);
+  g_autoptr (GPtrArray) rows = csv_parse (csv);
+  check_curve_row (rows, "er", "online-accuracy", "100", 0.8, 0.7, 0.9, 2);
+  check_curve_row (rows, "er", "online-accuracy", "200", 0.5, 0.4, 0.6, 2);
+  check_curve_row (rows, "er", "online-accuracy", "300", 0.4, 0.3, 0.5, 2);
+  check_curve_row (rows, "naive", "online-accuracy", "100", 0.5, 0.5, 0.5, 1);
+  check_curve_row (rows, "naive", "online-accuracy", "250", NAN, NAN, NAN, 0);
+  check_curve_row (rows, "sola", "old-accuracy", "0", NAN, NAN, NAN, 0);
+  check_curve_row (rows, "sola", "old-accuracy", "1", 0.7, 0.6, 0.8, 2);
+  check_curve_row (rows, "sola", "old-accuracy", "2", 0.5, 0.4, 0.6, 2);
+  check_curve_row (rows, "sola", "new-accuracy", "0", 0.9, 0.9, 0.9, 1);
+  check_curve_row (rows, "sola", "new-accuracy", "2", 0.5, 0.5, 0.5, 1);
+  check_curve_row (rows, "sola", "novelty-auroc", "1", 0.7, 0.65, 0.75, 2);
+  check_curve_row (rows, "sola", "novelty-auroc", "2", 0.9, 0.85, 0.95, 2);
+  /* er 3 + naive 2 + sola 3 x 3; ewc has none */
+  g_assert_cmpuint (rows->len, ==, 1 + 3 + 2 + 9);
+  double v[3];
+  int n;
+  g_assert_false (curve_row (rows, "ewc", "online-accuracy", "100", v, &n));
+  g_assert_cmpstr (csv_get (rows, rows->pdata[1], "scenario"), ==, "online/3/blurry-50-10");
+  /* a chart per (section, curve), as files and in the page */
+  static const char *const files[] = { "online-accuracy-s1.png", "old-accuracy-s2.png", "new-accuracy-s2.png",
+                                       "novelty-auroc-s2.png" };
+  for (guint k = 0; k < G_N_ELEMENTS (files); k++)
+    {
+      check_png_file (rep, files[k]);
+      g_autofree char *link = g_strdup_printf ("<a href=\"%s\">", files[k]);
+      g_assert_nonnull (strstr (html, link));
+      g_autofree char *ref = g_strdup_printf ("](%s)", files[k]);
+      g_assert_nonnull (strstr (md, ref));
+    }
+  g_assert_false (report_has (rep, "online-accuracy-s2.png"));
+  g_assert_false (report_has (rep, "old-accuracy-s1.png"));
+  g_assert_false (report_has (rep, "online-accuracy-s9.png"));
+  g_assert_nonnull (strstr (html, "alt=\"accuracy over the stream\""));
+  g_assert_nonnull (strstr (html, "alt=\"novelty auroc\""));
+  g_assert_nonnull (strstr (md, "![Accuracy over the stream](online-accuracy-s1.png)"));
+  /* per section: curves, forgetting, two scatters, the heatmaps (3 and 1),
+   * the curve charts (1 and 3); no CD diagram (no method in both) */
+  g_assert_cmpuint (check_pngs (html), ==, 4 + 3 + 1 + 4 + 1 + 3);
+  /* the hand-made matrix has no curves: no chart, no curves.csv */
+  ensure_report ();
+  g_assert_false (report_has (report_dir, "curves.csv"));
+  g_assert_false (report_has (report_dir, "online-accuracy-s1.png"));
+  g_autofree char *plain = read_file (report_dir, "index.html");
+  g_assert_null (strstr (plain, "over the stream"));
+  g_assert_null (strstr (plain, "Curves left out"));
+  g_autofree char *plain_md = read_file (report_dir, "leaderboard.md");
+  g_assert_null (strstr (plain_md, "curves.csv"));
+}
+
 static void
 test_loss_direction (void)
 {
@@ -955,6 +1150,7 @@ main (int argc, char **argv)
   g_test_add_func ("/report/loss-direction", test_loss_direction);
   g_test_add_func ("/report/expert-utilization", test_expert_utilization);
   g_test_add_func ("/report/editing-points", test_editing_points);
+  g_test_add_func ("/report/curves", test_curves);
   g_test_add_func ("/report/errors", test_errors);
   g_test_add_func ("/report/browser", test_browser);
   int rc = g_test_run ();
