@@ -180,8 +180,9 @@ gboolean    lf_scenario_online_setup (LfScenario *sc, const LfParams *p, GError 
 void        lf_scenario_online_classes (LfScenario *sc, int32_t *class_exp);
 void        lf_scenario_online_blur (LfScenario *sc, LfDataset *ds, uint64_t seed);
 /* What a matrix adds to a scenario's "type/T" label: "/fixed", "/fixed-told"
- * or "/blurry-N-M" for online streams, "/noise-TYPE-RATE" with label_noise;
- * "" otherwise (g_free).  Names the settings apart in reports. */
+ * or "/blurry-N-M" for online streams, "/noise-TYPE-RATE" with label_noise,
+ * "/order-N", "/order-natural" or "/order-given" when the scenario sets its
+ * class order; "" otherwise (g_free).  Names the settings apart in reports. */
 char       *lf_scenario_label_suffix (const LfParams *p);
 /* label_noise (label-noise.c): parses scenario.label_noise and flips the
  * training labels (sc->noisy); TRUE and nothing done when it is null. */

@@ -219,7 +219,7 @@ scenario_label (const LfParams *scp)
   const char *dom = lf_params_get_string (scp, "domains");
   /* knowledge-editing: T is the number of edits */
   int64_t T = lf_params_get_int (scp, g_str_equal (type, "knowledge-editing") ? "edits" : "experiences");
-  g_autofree char *more = lf_scenario_label_suffix (scp);   /* online streams, label noise */
+  g_autofree char *more = lf_scenario_label_suffix (scp);   /* online streams, label noise, class order */
   if (g_str_equal (type, "domain-incremental") && !g_str_equal (dom, "split"))
     return g_strdup_printf ("%s/%s/%" G_GINT64_FORMAT "%s", type, dom, T, more);
   return g_strdup_printf ("%s/%" G_GINT64_FORMAT "%s", type, T, more);

@@ -205,5 +205,19 @@ lf_scenario_label_suffix (const LfParams *p)
       double rate = json_object_has_member (o, "rate") ? json_object_get_double_member (o, "rate") : NAN;
       g_string_append_printf (s, "/noise-%s-%g", type ? type : "?", rate);
     }
+  /* scenarios that differ only in their class order are not seeds of one
+   * another: a matrix over orders keeps them apart */
+  int64_t n_order;
+  lf_params_get_int_list (p, "class_order", &n_order);
+  if (n_order > 0)
+    g_string_append (s, "/order-given");
+  else if (lf_params_is_set (p, "order_seed"))
+    {
+      int64_t os = lf_params_get_int (p, "order_seed");
+      if (os < 0)
+        g_string_append (s, "/order-natural");
+      else
+        g_string_append_printf (s, "/order-%" G_GINT64_FORMAT, os);
+    }
   return g_string_free (s, FALSE);
 }

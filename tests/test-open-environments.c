@@ -286,6 +286,8 @@ config (const char *strategy, const char *scenario, const char *train)
 
 #define FIXED "{\"type\": \"online\", \"experiences\": 3, \"eval_every\": 100}"
 #define FIXED_TOLD "{\"type\": \"online\", \"experiences\": 3, \"eval_every\": 100, \"boundaries\": true}"
+#define FIXED_TOLD_ORDER "{\"type\": \"online\", \"experiences\": 3, \"eval_every\": 100, \"boundaries\": true, " \
+                         "\"order_seed\": 1}"
 #define BLURRY "{\"type\": \"online\", \"experiences\": 3, \"eval_every\": 100, " \
                "\"blurry\": {\"disjoint_percent\": 50, \"blurry_percent\": 10}}"
 
@@ -554,7 +556,7 @@ test_report (void)
     " \"models\": [{\"name\": \"mlp\", \"hidden\": [16]}],"
     " \"strategies\": [{\"name\": \"naive\"}, {\"name\": \"er\", \"buffer_size\": 50}],"
     " \"datasets\": [{\"name\": \"synthetic\", \"classes\": 4, \"dim\": 8, \"train_per_class\": 40, \"test_per_class\": 10}],"
-    " \"scenarios\": [" FIXED_TOLD ", " BLURRY "], \"seeds\": [0]}";
+    " \"scenarios\": [" FIXED_TOLD ", " BLURRY ", " FIXED_TOLD_ORDER "], \"seeds\": [0]}";
   g_autofree char *path = cli_write ("matrix.json", text);
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *out = g_build_filename (dir, "matrix-out", NULL);
@@ -570,6 +572,8 @@ test_report (void)
   g_assert_true (g_file_get_contents (index, &ix, NULL, NULL));
   g_assert_nonnull (strstr (ix, "online/3/fixed-told"));
   g_assert_nonnull (strstr (ix, "online/3/blurry-50-10"));
+  /* another class order is another scenario, not another seed */
+  g_assert_nonnull (strstr (ix, "online/3/fixed-told/order-1\""));
   g_autofree char *lb = g_build_filename (rep, "leaderboard.md", NULL);
   g_autofree char *md = NULL;
   g_assert_true (g_file_get_contents (lb, &md, NULL, NULL));
@@ -579,7 +583,7 @@ test_report (void)
    * section, referenced from the Markdown), nothing malformed on the way;
    * with one seed, each method's last point in curves.csv is its a_last */
   g_assert_null (strstr (rerr, "warning"));
-  for (int k = 1; k <= 2; k++)
+  for (int k = 1; k <= 3; k++)
     {
       g_autofree char *name = g_strdup_printf ("online-accuracy-s%d.png", k);
       g_autofree char *png = g_build_filename (rep, name, NULL);
@@ -620,7 +624,7 @@ test_report (void)
       g_assert_cmpfloat_with_epsilon (last, g_ascii_strtod (lf[a_last_col], NULL), 1e-6);
       checked++;
     }
-  g_assert_cmpint (checked, ==, 4);   /* two streams x two methods */
+  g_assert_cmpint (checked, ==, 6);   /* three streams x two methods */
 }
 
 int
