@@ -44,7 +44,7 @@ typedef struct {
   /* robust learning: the label each slot is replayed with (-1: none) and
    * what the last split made of it (PURIDIVER_*), valid from the first
    * split on (split_step > 0) */
-  gboolean robust;
+  gboolean robust, by_class;
   int64_t  robust_every;
   double   threshold;
   int32_t *target;     /* (capacity) */
@@ -74,6 +74,9 @@ static const LfParam puridiver_params[] = {
     "(false: the memory's own labels, the behaviour of 0.1.0)" },
   { "robust_every", LF_PARAM_INT, "10", 1, 1e9, NULL,
     "steps between two robust splits of the memory (the first when the memory is full)" },
+  { "split_by_class", LF_PARAM_BOOL, "true", 0, 0, NULL,
+    "fit the mixtures to each class's samples of the memory apart (by the labels it holds); false: to the whole "
+    "memory at once, as PuriDivER's code does (docs/open-environments.md: a forgotten class then loses its labels)" },
   { "relabel_threshold", LF_PARAM_FLOAT, "0", 0, 1, NULL,
     "a noisy sample is relabelled when the model's largest probability reaches this; 0: when it falls in the "
     "low-uncertainty component of a second Gaussian mixture over the noisy part (the paper)" },
@@ -98,6 +101,7 @@ puridiver_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->stream_in_batch = lf_params_get_bool (p, "stream_in_batch");
   s->robust = lf_params_get_bool (p, "robust");
   s->robust_every = lf_params_get_int (p, "robust_every");
+  s->by_class = lf_params_get_bool (p, "split_by_class");
   s->threshold = lf_params_get_float (p, "relabel_threshold");
   s->C = C;
   s->target = g_new0 (int32_t, s->capacity);
@@ -329,7 +333,41 @@ puridiver_split (Puridiver *s, LfStrategyCtx *ctx)
       s->stamp[j] = step;
     }
   s->scored += n;
-  puridiver_robust_split (loss, prob, labels, n, s->C, s->threshold, s->target, s->kind, NULL);
+  if (!s->by_class)
+    puridiver_robust_split (loss, prob, labels, n, s->C, s->threshold, s->target, s->kind, NULL);
+  else
+    {
+      /* each class's samples apart: a class the model has forgotten has
+       * large losses all through, and split with the others it would lose
+       * every label it still has in the memory */
+      g_autofree int64_t *slot = g_new (int64_t, n);
+      g_autofree double *l = g_new (double, n);
+      g_autofree double *pr = g_new (double, n * s->C);
+      g_autofree int32_t *lab = g_new (int32_t, n);
+      g_autofree int32_t *tg = g_new (int32_t, n);
+      g_autofree uint8_t *kd = g_new (uint8_t, n);
+      for (int32_t c = 0; c < s->C; c++)
+        {
+          int64_t m = 0;
+          for (int64_t j = 0; j < n; j++)
+            if (labels[j] == c)
+              {
+                slot[m] = j;
+                l[m] = loss[j];
+                lab[m] = c;
+                memcpy (pr + m * s->C, prob + j * s->C, (size_t) s->C * sizeof (double));
+                m++;
+              }
+          if (m == 0)
+            continue;
+          puridiver_robust_split (l, pr, lab, m, s->C, s->threshold, tg, kd, NULL);
+          for (int64_t a = 0; a < m; a++)
+            {
+              s->target[slot[a]] = tg[a];
+              s->kind[slot[a]] = kd[a];
+            }
+        }
+    }
   memset (s->split_counts, 0, sizeof s->split_counts);
   for (int64_t j = 0; j < n; j++)
     s->split_counts[s->kind[j]]++;
