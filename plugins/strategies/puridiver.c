@@ -64,7 +64,7 @@ static const LfParam puridiver_params[] = {
     "replayed samples appended to every batch (0: as many as the current batch has)" },
   { "stream_in_batch", LF_PARAM_BOOL, "true", 0, 0, NULL,
     "true: the stream batch plus a replayed batch (ER's way); false: batches drawn from the memory only, the "
-    "stream feeding the memory first (PuriDivER's code, which also trains robustly on the memory: not here)" },
+    "stream feeding the memory first (PuriDivER's code)" },
   { "rescore_every", LF_PARAM_INT, "10", 1, 1e9, NULL,
     "steps a memory sample's loss and feature are reused before they are measured again under the moving model "
     "(1: every step, as exact as it is slow)" },
