@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Noisy labels (issue 15, part 2): benchmarks/noisy.json — ER's reservoir
-# against PuriDivER's memory on an online i-Blurry-50-10 Fashion-MNIST
+# against PuriDivER (with and without robust learning, and trained on its
+# memory only) on an online i-Blurry-50-10 Fashion-MNIST
 # stream at 20/40/60% symmetric and 20/40% class-flip label noise, 3 seeds;
 # then the report and a markdown table of a_auc, a_last and the memory's
 # purity (the fraction of its samples whose label is clean, measured by the
@@ -25,7 +26,13 @@ for p in sorted(glob.glob(os.path.join(sys.argv[1], "cells", "*", "result.json")
     if r.get("status") != "ok":
         continue
     n = r["label_noise"]
-    rows.setdefault((n["type"], n["rate"], r["config"]["strategy"]["name"]), []).append(r)
+    st = r["config"]["strategy"]
+    name = st["name"]
+    if st.get("robust") is False:
+        name += " (robust: false)"
+    if st.get("stream_in_batch") is False:
+        name += " (stream_in_batch: false)"
+    rows.setdefault((n["type"], n["rate"], name), []).append(r)
 def ms(v):
     return f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
 print(f"\n({len(next(iter(rows.values())))} seeds)\n")

@@ -496,6 +496,15 @@ test_config_errors (void)
     g_assert_null (cli_run (path, "e-noise-lm.result.json", NULL, &err));
     g_assert_nonnull (strstr (err, "scenario.label_noise: needs class labels"));
   }
+  /* puridiver's robust-learning keys */
+  run_refused ("e-pd-threshold", "{\"name\": \"puridiver\", \"relabel_threshold\": 1.5}", FIXED, NULL,
+               "strategy.relabel_threshold", "1.5", NULL);
+  run_refused ("e-pd-every", "{\"name\": \"puridiver\", \"robust_every\": 0}", FIXED, NULL,
+               "strategy.robust_every", "0", NULL);
+  run_refused ("e-pd-robust", "{\"name\": \"puridiver\", \"robust\": \"yes\"}", FIXED, NULL,
+               "strategy.robust", "yes", NULL);
+  run_refused ("e-pd-by-class", "{\"name\": \"puridiver\", \"split_by_class\": 2}", FIXED, NULL,
+               "strategy.split_by_class", "2", NULL);
   g_autofree char *n5 = g_strconcat (ci, "\"label_noise\": {\"type\": \"symmetric\", \"rate\": 0.2, \"seed\": 1}}", NULL);
   run_refused ("e-noise-key", "{\"name\": \"naive\"}", n5, NULL, "scenario.label_noise.seed", NULL);
 }
@@ -544,6 +553,41 @@ test_purity (void)
   g_assert_cmpstr (json_object_get_string_member (nc, "type"), ==, "class-flip");
   g_assert_cmpint (json_object_get_int_member (nc, "flipped"), ==, 120);
   g_assert_false (json_object_has_member (ci, "online"));
+}
+
+/* PuriDivER's robust learning, its defining property: trained on the
+ * memory alone (stream_in_batch false, PuriDivER's way), the model without
+ * robust learning learns the memory's wrong labels by heart, their losses
+ * fall and the memory stops purifying itself; with the robust split
+ * (clean part with its labels, noisy part relabelled by the model or
+ * unlabelled) it keeps the wrong labels out of the loss: the memory ends
+ * purer and the model more accurate on the clean test labels.  The split's
+ * figures say it ran and took labels off. */
+static void
+test_robust (void)
+{
+  const char *scen = "{\"type\": \"online\", \"experiences\": 3, \"eval_every\": 100, "
+                     "\"blurry\": {\"disjoint_percent\": 50, \"blurry_percent\": 10}, "
+                     "\"label_noise\": {\"type\": \"symmetric\", \"rate\": 0.6}}";
+  g_autoptr (JsonObject) on = run_ok ("puridiver-robust",
+                                      "{\"name\": \"puridiver\", \"buffer_size\": 100, \"stream_in_batch\": false}", scen);
+  g_autoptr (JsonObject) off = run_ok ("puridiver-not-robust",
+                                       "{\"name\": \"puridiver\", \"buffer_size\": 100, \"stream_in_batch\": false,"
+                                       " \"robust\": false}", scen);
+  double pur_on = json_object_get_double_member (json_object_get_object_member (on, "label_noise"), "buffer_purity");
+  double pur_off = json_object_get_double_member (json_object_get_object_member (off, "label_noise"), "buffer_purity");
+  g_assert_cmpfloat (pur_on, >, pur_off + 0.1);
+  g_assert_cmpfloat (cli_metric (on, "a_last"), >, cli_metric (off, "a_last") + 0.15);
+  JsonObject *fig = json_object_get_object_member (on, "strategy");
+  g_assert_cmpfloat (json_object_get_double_member (fig, "robust_splits"), >=, 4);   /* every 10 steps from a full memory */
+  double clean = json_object_get_double_member (fig, "robust_clean");
+  double relab = json_object_get_double_member (fig, "robust_relabeled");
+  double unlab = json_object_get_double_member (fig, "robust_unlabeled");
+  g_assert_cmpfloat (clean + relab + unlab, ==, 100);
+  g_assert_cmpfloat (relab + unlab, >, 0);
+  g_assert_cmpfloat (json_object_get_double_member (fig, "robust_unlabeled_rows"), >, 0);
+  g_assert_cmpint (json_array_get_length (json_object_get_array_member (fig, "robust_split")), ==, 100);
+  g_assert_false (json_object_has_member (json_object_get_object_member (off, "strategy"), "robust_splits"));
 }
 
 /* `lifelong matrix` names the streams apart and `lifelong report` ranks
@@ -646,6 +690,7 @@ main (int argc, char **argv)
   g_test_add_func ("/open/online/strategies", test_strategies);
   g_test_add_func ("/open/config-errors", test_config_errors);
   g_test_add_func ("/open/noise/puridiver-purity", test_purity);
+  g_test_add_func ("/open/noise/puridiver-robust", test_robust);
   g_test_add_func ("/open/report", test_report);
   int rc = g_test_run ();
   lf_registry_free (reg);

@@ -14,16 +14,20 @@
  * large for a redundant sample (diversity); z: standardised over the
  * candidates.  The strategy never sees which labels are wrong: it reports
  * its memory's ids (lf_ctx_report_buffer) and the host measures purity.
- * PuriDivER's second part, robust training on the memory (splitting it
- * into clean and noisy parts, semi-supervised consistency), is not here
- * (docs/open-environments.md); without it, training on the memory alone
- * (stream_in_batch false, as PuriDivER's code does) lets the model learn
- * the memory's noisy labels by heart, their losses fall, and purification
- * fails (measured there: buffer purity 0.76 and a_last 0.31 at 40% noise,
- * against 0.89 and 0.57 with the stream in the batch). */
+ * PuriDivER's second part, robust learning on the memory (robust, on by
+ * default): every robust_every steps once the memory is full, the whole
+ * memory is measured and split (puridiver-robust.c) by a two-component
+ * Gaussian mixture over its losses into a clean part, trained with its own
+ * labels, and a noisy part; a noisy sample the model is confident about
+ * (a second mixture over the noisy part's uncertainty, or a threshold) is
+ * replayed with the model's prediction as its label, the others without a
+ * label (ignored by the loss), so the model does not learn the wrong labels
+ * by heart.  The paper's consistency term on the unlabelled part is not
+ * here (docs/open-environments.md). */
 #include <lifelong/lifelong.h>
 #include <lifelong/toolkit/replay.h>
 #include <math.h>
+#include "puridiver-robust.h"
 
 typedef struct {
   LfReplayBuffer *buf;
@@ -37,8 +41,19 @@ typedef struct {
   double  *loss;       /* (capacity) */
   float   *feat;       /* (capacity, F) */
   int64_t *stamp;      /* (capacity): step + 1 of the measurement, 0: none */
+  /* robust learning: the label each slot is replayed with (-1: none) and
+   * what the last split made of it (PURIDIVER_*), valid from the first
+   * split on (split_step > 0) */
+  gboolean robust, by_class;
+  int64_t  robust_every;
+  double   threshold;
+  int32_t *target;     /* (capacity) */
+  uint8_t *kind;       /* (capacity) */
+  int64_t  split_step; /* step + 1 of the last split, 0: none yet */
   /* figures */
   int64_t  evictions, rejected, scored;
+  int64_t  splits, split_counts[3];   /* the last split's clean / relabelled / unlabelled */
+  int64_t  relabeled_rows, unlabeled_rows;
 } Puridiver;
 
 static const LfParam puridiver_params[] = {
@@ -49,10 +64,22 @@ static const LfParam puridiver_params[] = {
     "replayed samples appended to every batch (0: as many as the current batch has)" },
   { "stream_in_batch", LF_PARAM_BOOL, "true", 0, 0, NULL,
     "true: the stream batch plus a replayed batch (ER's way); false: batches drawn from the memory only, the "
-    "stream feeding the memory first (PuriDivER's code, which also trains robustly on the memory: not here)" },
+    "stream feeding the memory first (PuriDivER's code)" },
   { "rescore_every", LF_PARAM_INT, "10", 1, 1e9, NULL,
     "steps a memory sample's loss and feature are reused before they are measured again under the moving model "
     "(1: every step, as exact as it is slow)" },
+  { "robust", LF_PARAM_BOOL, "true", 0, 0, NULL,
+    "PuriDivER's robust learning on the memory: split it by a Gaussian mixture over losses, replay the clean part "
+    "with its labels, the noisy part relabelled by the model where it is confident and unlabelled otherwise "
+    "(false: the memory's own labels, the behaviour of 0.1.0)" },
+  { "robust_every", LF_PARAM_INT, "10", 1, 1e9, NULL,
+    "steps between two robust splits of the memory (the first when the memory is full)" },
+  { "split_by_class", LF_PARAM_BOOL, "true", 0, 0, NULL,
+    "fit the mixtures to each class's samples of the memory apart (by the labels it holds); false: to the whole "
+    "memory at once, as PuriDivER's code does (docs/open-environments.md: a forgotten class then loses its labels)" },
+  { "relabel_threshold", LF_PARAM_FLOAT, "0", 0, 1, NULL,
+    "a noisy sample is relabelled when the model's largest probability reaches this; 0: when it falls in the "
+    "low-uncertainty component of a second Gaussian mixture over the noisy part (the paper)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -72,7 +99,13 @@ puridiver_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->replay_batch = lf_params_get_int (p, "replay_batch_size");
   s->rescore = lf_params_get_int (p, "rescore_every");
   s->stream_in_batch = lf_params_get_bool (p, "stream_in_batch");
+  s->robust = lf_params_get_bool (p, "robust");
+  s->robust_every = lf_params_get_int (p, "robust_every");
+  s->by_class = lf_params_get_bool (p, "split_by_class");
+  s->threshold = lf_params_get_float (p, "relabel_threshold");
   s->C = C;
+  s->target = g_new0 (int32_t, s->capacity);
+  s->kind = g_new0 (uint8_t, s->capacity);
   s->buf = lf_replay_new (s->capacity, LF_REPLAY_RESERVOIR, 0, lf_ctx_rng_key (ctx, "puridiver-buffer"));
   s->counts = g_new0 (int64_t, C);
   s->loss = g_new0 (double, s->capacity);
@@ -89,15 +122,18 @@ puridiver_destroy (void *self)
   g_free (s->loss);
   g_free (s->feat);
   g_free (s->stamp);
+  g_free (s->target);
+  g_free (s->kind);
   g_free (s);
 }
 
 /* The loss of each sample's stored label and its unit-length feature, under
  * the model as it is now (no dropout, no tape): n samples into loss[] and
- * feat[] (n x F, allocated by the first call that learns F). */
+ * feat[] (n x F, allocated by the first call that learns F), and the
+ * softmax into prob[] (n x C) when not NULL. */
 static void
 puridiver_measure (LfStrategyCtx *ctx, const int64_t *ids, const int32_t *labels, int64_t n,
-                   double *loss, float *feat)
+                   double *loss, float *feat, double *prob)
 {
   lf_tape_push (FALSE);
   LfBatch *b = lf_ctx_batch (ctx, ids, n);
@@ -114,6 +150,9 @@ puridiver_measure (LfStrategyCtx *ctx, const int64_t *ids, const int32_t *labels
       for (int64_t c = 0; c < C; c++)
         z += exp ((double) row[c] - mx);
       loss[i] = mx + log (z) - (double) row[labels[i]];
+      if (prob)
+        for (int64_t c = 0; c < C; c++)
+          prob[i * C + c] = exp ((double) row[c] - mx) / z;
       double nn = 0;
       for (int64_t f = 0; f < F; f++)
         nn += (double) X[i * F + f] * (double) X[i * F + f];
@@ -179,7 +218,7 @@ puridiver_offer_full (Puridiver *s, LfStrategyCtx *ctx, int64_t id, int32_t labe
           }
       g_autofree double *l = g_new (double, stale);
       g_autofree float *f = g_new (float, stale * F);
-      puridiver_measure (ctx, sid, slab, stale, l, f);
+      puridiver_measure (ctx, sid, slab, stale, l, f, NULL);
       for (int64_t a = 0; a < stale; a++)
         {
           s->loss[where[a]] = l[a];
@@ -229,6 +268,8 @@ puridiver_offer_full (Puridiver *s, LfStrategyCtx *ctx, int64_t id, int32_t labe
     }
   int64_t j = slot[worst];
   lf_replay_set (s->buf, j, id, label, NULL);
+  s->target[j] = label;   /* a new sample keeps its label until the next split */
+  s->kind[j] = PURIDIVER_CLEAN;
   s->counts[k]--;
   s->counts[label]++;
   s->loss[j] = loss;
@@ -246,7 +287,10 @@ puridiver_offer (Puridiver *s, LfStrategyCtx *ctx, const int64_t *ids, const int
     {
       if (labels[i] < 0 || labels[i] >= s->C)
         continue;
+      int64_t j = lf_replay_size (s->buf);
       lf_replay_offer (s->buf, ids + i, labels + i, NULL, 1);
+      s->target[j] = labels[i];
+      s->kind[j] = PURIDIVER_CLEAN;
       s->counts[labels[i]]++;
     }
   if (i >= n)
@@ -265,10 +309,70 @@ puridiver_offer (Puridiver *s, LfStrategyCtx *ctx, const int64_t *ids, const int
       s->feat = g_new0 (float, s->capacity * s->F);
     }
   g_autofree float *feat = g_new (float, rest * s->F);
-  puridiver_measure (ctx, ids + i, labels + i, rest, loss, feat);
+  puridiver_measure (ctx, ids + i, labels + i, rest, loss, feat, NULL);
   for (int64_t a = 0; a < rest; a++)
     if (labels[i + a] >= 0 && labels[i + a] < s->C)
       puridiver_offer_full (s, ctx, ids[i + a], labels[i + a], loss[a], feat + a * s->F);
+}
+
+/* PuriDivER's robust split: the whole memory measured under the model as
+ * it is (its losses and features refreshed on the way) and each slot given
+ * the label it is replayed with until the next split. */
+static void
+puridiver_split (Puridiver *s, LfStrategyCtx *ctx)
+{
+  const int64_t n = lf_replay_size (s->buf), step = lf_ctx_step (ctx) + 1;
+  const int64_t *ids = lf_replay_ids (s->buf);
+  const int32_t *labels = lf_replay_labels (s->buf);
+  g_autofree double *loss = g_new (double, n);
+  g_autofree double *prob = g_new (double, n * s->C);
+  puridiver_measure (ctx, ids, labels, n, loss, s->feat, prob);
+  for (int64_t j = 0; j < n; j++)
+    {
+      s->loss[j] = loss[j];
+      s->stamp[j] = step;
+    }
+  s->scored += n;
+  if (!s->by_class)
+    puridiver_robust_split (loss, prob, labels, n, s->C, s->threshold, s->target, s->kind, NULL);
+  else
+    {
+      /* each class's samples apart: a class the model has forgotten has
+       * large losses all through, and split with the others it would lose
+       * every label it still has in the memory */
+      g_autofree int64_t *slot = g_new (int64_t, n);
+      g_autofree double *l = g_new (double, n);
+      g_autofree double *pr = g_new (double, n * s->C);
+      g_autofree int32_t *lab = g_new (int32_t, n);
+      g_autofree int32_t *tg = g_new (int32_t, n);
+      g_autofree uint8_t *kd = g_new (uint8_t, n);
+      for (int32_t c = 0; c < s->C; c++)
+        {
+          int64_t m = 0;
+          for (int64_t j = 0; j < n; j++)
+            if (labels[j] == c)
+              {
+                slot[m] = j;
+                l[m] = loss[j];
+                lab[m] = c;
+                memcpy (pr + m * s->C, prob + j * s->C, (size_t) s->C * sizeof (double));
+                m++;
+              }
+          if (m == 0)
+            continue;
+          puridiver_robust_split (l, pr, lab, m, s->C, s->threshold, tg, kd, NULL);
+          for (int64_t a = 0; a < m; a++)
+            {
+              s->target[slot[a]] = tg[a];
+              s->kind[slot[a]] = kd[a];
+            }
+        }
+    }
+  memset (s->split_counts, 0, sizeof s->split_counts);
+  for (int64_t j = 0; j < n; j++)
+    s->split_counts[s->kind[j]]++;
+  s->split_step = step;
+  s->splits++;
 }
 
 /* PuriDivER trains on its memory only: the step's stream samples go to the
@@ -290,6 +394,11 @@ puridiver_before_batch (void *self, LfStrategyCtx *ctx, LfBatch *batch)
     }
   if (lf_replay_size (s->buf) == 0 || want == 0)
     return batch;
+  /* the robust split: once the memory is full (the model has seen a
+   * memory's worth of the stream), then every robust_every steps */
+  if (s->robust && lf_replay_size (s->buf) == s->capacity && s->F > 0
+      && (s->split_step == 0 || lf_ctx_step (ctx) + 1 - s->split_step >= s->robust_every))
+    puridiver_split (s, ctx);
   int64_t *slots = lf_scope_alloc ((size_t) want * sizeof (int64_t));
   int64_t n = lf_replay_sample (s->buf, want, lf_ctx_rng_key (ctx, "puridiver-replay"), slots);
   int64_t *ids = lf_scope_alloc ((size_t) n * sizeof (int64_t));
@@ -297,6 +406,24 @@ puridiver_before_batch (void *self, LfStrategyCtx *ctx, LfBatch *batch)
   for (int64_t i = 0; i < n; i++)
     ids[i] = stored[slots[i]];
   LfBatch *memory = lf_ctx_batch (ctx, ids, n);
+  if (s->split_step > 0)
+    {
+      /* replayed with the split's labels: a relabelled sample with the
+       * model's prediction, an unlabelled one with none (the loss's
+       * ignore index) */
+      int32_t *lab = lf_scope_alloc ((size_t) n * sizeof (int32_t));
+      for (int64_t i = 0; i < n; i++)
+        {
+          int32_t t = s->target[slots[i]];
+          lab[i] = t >= 0 ? t : -100;
+          s->relabeled_rows += s->kind[slots[i]] == PURIDIVER_RELABELED;
+          s->unlabeled_rows += t < 0;
+        }
+      LfBatch *m = lf_scope_alloc (sizeof (LfBatch));
+      *m = *memory;
+      m->labels = lab;
+      memory = m;
+    }
   return s->stream_in_batch ? lf_ctx_concat_batches (ctx, batch, memory) : memory;
 }
 
@@ -318,6 +445,24 @@ puridiver_report (void *self, LfStrategyCtx *ctx)
   lf_ctx_report_number (ctx, "evictions", (double) s->evictions);
   lf_ctx_report_number (ctx, "rejected", (double) s->rejected);
   lf_ctx_report_number (ctx, "samples_scored", (double) s->scored);
+  if (s->robust)
+    {
+      lf_ctx_report_number (ctx, "robust_splits", (double) s->splits);
+      lf_ctx_report_number (ctx, "robust_clean", (double) s->split_counts[PURIDIVER_CLEAN]);
+      lf_ctx_report_number (ctx, "robust_relabeled", (double) s->split_counts[PURIDIVER_RELABELED]);
+      lf_ctx_report_number (ctx, "robust_unlabeled", (double) s->split_counts[PURIDIVER_UNLABELED]);
+      lf_ctx_report_number (ctx, "robust_relabeled_rows", (double) s->relabeled_rows);
+      lf_ctx_report_number (ctx, "robust_unlabeled_rows", (double) s->unlabeled_rows);
+      /* the last split, slot by slot: [sample id, stored label, label replayed (-1: none)] */
+      g_autoptr (GString) sp = g_string_new ("[");
+      const int64_t *ids = lf_replay_ids (s->buf);
+      const int32_t *labels = lf_replay_labels (s->buf);
+      for (int64_t j = 0; s->split_step > 0 && j < lf_replay_size (s->buf); j++)
+        g_string_append_printf (sp, "%s[%" G_GINT64_FORMAT ", %d, %d]", j ? ", " : "", ids[j], labels[j],
+                                s->target[j]);
+      g_string_append_c (sp, ']');
+      lf_ctx_report_json (ctx, "robust_split", sp->str);
+    }
   g_autoptr (GString) js = g_string_new ("[");
   for (int64_t c = 0; c < s->C; c++)
     g_string_append_printf (js, "%s%" G_GINT64_FORMAT, c ? ", " : "", s->counts[c]);
@@ -362,6 +507,14 @@ puridiver_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **erro
   memset (s->counts, 0, (size_t) s->C * sizeof (int64_t));
   lf_replay_class_counts (s->buf, s->C, s->counts);
   memset (s->stamp, 0, (size_t) s->capacity * sizeof (int64_t));
+  /* the split is redone at the next step with a full memory */
+  const int32_t *labels = lf_replay_labels (s->buf);
+  for (int64_t j = 0; j < lf_replay_size (s->buf); j++)
+    {
+      s->target[j] = labels[j];
+      s->kind[j] = PURIDIVER_CLEAN;
+    }
+  s->split_step = 0;
   lf_state_get_int (st, "puridiver.evictions", &s->evictions);
   lf_state_get_int (st, "puridiver.rejected", &s->rejected);
   lf_state_get_int (st, "puridiver.scored", &s->scored);
@@ -372,7 +525,7 @@ static size_t
 puridiver_memory_bytes (void *self)
 {
   Puridiver *s = self;
-  return lf_replay_bytes (s->buf) + (size_t) s->capacity * (sizeof (double) + sizeof (int64_t))
+  return lf_replay_bytes (s->buf) + (size_t) s->capacity * (sizeof (double) + 2 * sizeof (int64_t) + 1)
          + (size_t) (s->capacity * s->F) * sizeof (float);
 }
 
@@ -401,9 +554,9 @@ lf_plugin_query (void)
     LF_PLUGIN_INFO_HEADER,
     .kind = LF_PLUGIN_STRATEGY,
     .name = "puridiver",
-    .version = "0.1.0",
-    .summary = "PuriDivER's memory: class-balanced replay that evicts by loss (purity) and feature "
-               "similarity (diversity) (Bang et al., \"Online Continual Learning on a Contaminated Data Stream "
+    .version = "0.2.0",
+    .summary = "PuriDivER: class-balanced replay that evicts by loss (purity) and feature similarity "
+               "(diversity), and replays the memory's noisy part relabelled or unlabelled (Bang et al., \"Online Continual Learning on a Contaminated Data Stream "
                "with Blurry Task Boundaries\", CVPR 2022)",
     .params = puridiver_params,
     .caps = &puridiver_caps,
