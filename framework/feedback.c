@@ -184,7 +184,7 @@ lf_feedback_free (LfFeedback *fb)
  * a generator keyed by the item and the appearance (the same whatever the
  * order of the rest). */
 static void
-emit (LfFeedback *fb, GArray *out, int64_t id, gboolean schedule)
+emit (LfFeedback *fb, GArray *out, int64_t id)
 {
   g_array_append_val (out, id);
   fb->pos++;
@@ -192,7 +192,7 @@ emit (LfFeedback *fb, GArray *out, int64_t id, gboolean schedule)
   int64_t k = ++it->emitted;
   if (k == 2)
     fb->t.recurring++;
-  if (!schedule || k > fb->cfg.repeats)
+  if (k > fb->cfg.repeats)
     return;
   LfRng r;
   lf_rng_init (&r, lf_rng_key (fb->seed, (uint64_t) id, (uint64_t) k, 0, "feedback-revisit"));
@@ -223,17 +223,20 @@ lf_feedback_stream (LfFeedback *fb, const int64_t *ids, int64_t n, gboolean last
         {
           int64_t id = g_array_index (fb->pending, Pending, 0).id;
           g_array_remove_index (fb->pending, 0);
-          emit (fb, out, id, TRUE);
+          emit (fb, out, id);
         }
-      emit (fb, out, ids[i], TRUE);
+      emit (fb, out, ids[i]);
     }
   if (last)
     {
-      /* the stream ends: what is still due comes now, in order, and
-       * schedules nothing more */
-      for (guint i = 0; i < fb->pending->len; i++)
-        emit (fb, out, g_array_index (fb->pending, Pending, i).id, FALSE);
-      g_array_set_size (fb->pending, 0);
+      /* the stream ends: what is still due comes now, in order (with
+       * its own recurrences: `repeats` bounds them) */
+      while (fb->pending->len > 0)
+        {
+          int64_t id = g_array_index (fb->pending, Pending, 0).id;
+          g_array_remove_index (fb->pending, 0);
+          emit (fb, out, id);
+        }
     }
   return out;
 }

@@ -29,7 +29,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LfFeedback, lf_feedback_free)
 /* The stream of the next experience: its n new ids in arrival order with
  * the recurrences of earlier items inserted where they fall due (a
  * recurrence due after an experience's end comes in the next one; after
- * the last (last TRUE), every pending one, in order).  New GArray of int64. */
+ * the last (last TRUE), every pending one, in order, with its own).  Each
+ * appearance k <= repeats of an item is followed by another with
+ * revisit_probability, 1 .. 2 revisit_gap - 1 samples later (uniform),
+ * drawn from a generator keyed by the seed, the item and k.  New GArray
+ * of int64. */
 GArray      *lf_feedback_stream (LfFeedback *fb, const int64_t *ids, int64_t n, gboolean last);
 
 /* One round: n stream items (ids) answered (answers; truth: their true

@@ -29,7 +29,7 @@ static const LfParam cr_params[] = {
   { "balanced", LF_PARAM_BOOL, "true", 0, 0, NULL,
     "the loss is the mean over the step's new corrections plus the mean over the replayed ones (false: the mean "
     "over all rows, so a few new corrections beside a larger replay weigh little)" },
-  { "recall", LF_PARAM_BOOL, "false", 0, 0, NULL,
+  { "recall", LF_PARAM_BOOL, "true", 0, 0, NULL,
     "answer an input the memory holds a correction for (the same content: a 64-bit hash of its features or "
     "tokens) with that correction; other inputs get the model's arg-max" },
   { "repeat_weight", LF_PARAM_FLOAT, "1", 0, 1e6, NULL,
