@@ -19,6 +19,19 @@ check_online (const LfResolved *r, GError **error)
                    "(epochs 1)", lf_params_get_int (r->tp, "epochs"), type[0] == 'o' ? "n" : "", type);
       return FALSE;
     }
+  const LfStrategyVTable *svt = r->si->vtable;
+  const gboolean selects = svt->struct_size >= G_STRUCT_OFFSET (LfStrategyVTable, select_training) + sizeof (void *)
+                           && svt->select_training != NULL;
+  if (g_str_equal (type, "feedback") && selects)
+    {
+      /* the rounds answer and correct the stream as it comes: a selection
+       * of its own (a memory retrained, every sample so far) would be
+       * answered and corrected again */
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s chooses each experience's training data (select_training), and a feedback "
+                   "scenario's training data are the corrections of the stream as it comes", r->si->name);
+      return FALSE;
+    }
   const char *blurry = lf_params_get_json (r->scp, "blurry");
   gboolean is_blurry = blurry != NULL && !g_str_equal (blurry, "null");
   if (!is_blurry && lf_params_get_bool (r->scp, "boundaries"))

@@ -184,6 +184,12 @@ test_config_errors (void)
                   "{\"model\": {\"name\": \"mlp\"}, \"strategy\": {\"name\": \"correction-replay\", "
                   "\"repeat_weight\": -1}, \"scenario\": {\"type\": \"feedback\", \"feedback\": {\"budget\": 5}}, "
                   "\"dataset\": {\"name\": \"synthetic\"}}", "repeat_weight");
+  /* a strategy that picks its own training data would have it answered
+   * and corrected again */
+  expect_refused ("gdumb.json",
+                  "{\"model\": {\"name\": \"mlp\"}, \"strategy\": {\"name\": \"gdumb\"}, \"scenario\": {\"type\": "
+                  "\"feedback\", \"boundaries\": true, \"feedback\": {\"budget\": 5}}, \"dataset\": {\"name\": "
+                  "\"synthetic\"}}", "strategy gdumb chooses each experience's training data (select_training)");
 #undef FB_MODEL
 }
 
