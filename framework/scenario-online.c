@@ -45,6 +45,15 @@ lf_scenario_online_setup (LfScenario *sc, const LfParams *p, GError **error)
                        "as scenario.feedback.budget", lf_params_get_json (p, "oracle"));
           return FALSE;
         }
+      const char *noise = lf_params_get_json (p, "label_noise");
+      if (noise != NULL && !g_str_equal (noise, "null"))
+        {
+          /* the labels a feedback run trains on are the corrector's */
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.label_noise: %s given, and a feedback scenario trains on the corrector's labels "
+                       "only (true ones); use label_noise with other scenarios", noise);
+          return FALSE;
+        }
       if (!lf_feedback_config_parse (fj, &sc->feedback_cfg, error))
         return FALSE;
       sc->feedback = TRUE;

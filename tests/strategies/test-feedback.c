@@ -173,6 +173,9 @@ test_config_errors (void)
   expect_refused ("unknown-key.json",
                   FB_MODEL "\"scenario\": {\"type\": \"feedback\", \"feedback\": {\"budget\": 5, \"gap\": 3}},"
                   FB_DATA "}", "gap");
+  expect_refused ("noise.json",
+                  FB_MODEL "\"scenario\": {\"type\": \"feedback\", \"feedback\": {\"budget\": 5}, \"label_noise\": "
+                  "{\"type\": \"symmetric\", \"rate\": 0.2}}," FB_DATA "}", "scenario.label_noise");
   expect_refused ("not-object.json",
                   FB_MODEL "\"scenario\": {\"type\": \"feedback\", \"feedback\": 5}," FB_DATA "}",
                   "scenario.feedback: expected an object");
