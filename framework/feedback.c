@@ -48,6 +48,7 @@ lf_feedback_config_parse (const char *json, LfFeedbackConfig *c, GError **error)
 typedef struct {
   int64_t emitted;          /* appearances put in the stream */
   int64_t corrected_round;  /* the round of its first correction, or -1 */
+  int64_t corrected_exp;    /* the experience (task) it was in then */
   int64_t corrections;
 } Item;
 
@@ -55,6 +56,7 @@ typedef struct {
 typedef struct {
   GHashTable *items;
   int64_t     repeats, repeat_errors, corrected_items, recurring;
+  int64_t     later_repeats, later_errors;   /* the repeats in a later task than the correction */
 } Tracker;
 
 static void
@@ -84,7 +86,7 @@ tracker_item (Tracker *t, int64_t id)
  * a repeat is an appearance in a later round than the correction. */
 static void
 tracker_round (Tracker *t, const int64_t *ids, const uint8_t *wrong, const uint8_t *corrected, int64_t n,
-               int64_t round)
+               int64_t round, int64_t exp)
 {
   for (int64_t i = 0; i < n; i++)
     {
@@ -93,6 +95,11 @@ tracker_round (Tracker *t, const int64_t *ids, const uint8_t *wrong, const uint8
         {
           t->repeats++;
           t->repeat_errors += wrong[i] != 0;
+          if (it->corrected_exp < exp)
+            {
+              t->later_repeats++;
+              t->later_errors += wrong[i] != 0;
+            }
         }
     }
   for (int64_t i = 0; i < n; i++)
@@ -102,6 +109,7 @@ tracker_round (Tracker *t, const int64_t *ids, const uint8_t *wrong, const uint8
         if (it->corrected_round < 0)
           {
             it->corrected_round = round;
+            it->corrected_exp = exp;
             t->corrected_items++;
           }
         it->corrections++;
@@ -125,7 +133,7 @@ lf_feedback_repeat_error_rate (const int64_t *items, const int64_t *round, const
       int64_t e = s;
       while (e < n && round[e] == round[s])
         e++;
-      tracker_round (&t, items + s, wrong + s, corrected + s, e - s, round[s]);
+      tracker_round (&t, items + s, wrong + s, corrected + s, e - s, round[s], 0);
       s = e;
     }
   double rate = tracker_rate (&t);
@@ -266,7 +274,7 @@ lf_feedback_round (LfFeedback *fb, LfOracle *o, const int64_t *ids, const int32_
       fb->wrong += wrong[i];
       fb->win_right += !wrong[i];
     }
-  tracker_round (&fb->t, ids, wrong, fixed, n, fb->rounds++);
+  tracker_round (&fb->t, ids, wrong, fixed, n, fb->rounds++, now);
   fb->answers += n;
   fb->win_answers += n;
   fb->corrections += m;
@@ -320,6 +328,14 @@ lf_feedback_json (const LfFeedback *fb, const LfOracle *o)
   json_object_set_int_member (obj, "repeat_appearances", fb->t.repeats);
   json_object_set_int_member (obj, "repeat_errors", fb->t.repeat_errors);
   set_double_or_null (obj, "repeat_error_rate", tracker_rate (&fb->t));
+  /* the repeats that came in a later task than their correction (the
+   * rest came in the same one) */
+  json_object_set_int_member (obj, "later_task_repeat_appearances", fb->t.later_repeats);
+  json_object_set_int_member (obj, "later_task_repeat_errors", fb->t.later_errors);
+  int64_t same = fb->t.repeats - fb->t.later_repeats, same_err = fb->t.repeat_errors - fb->t.later_errors;
+  set_double_or_null (obj, "later_task_repeat_error_rate",
+                      fb->t.later_repeats > 0 ? (double) fb->t.later_errors / (double) fb->t.later_repeats : NAN);
+  set_double_or_null (obj, "same_task_repeat_error_rate", same > 0 ? (double) same_err / (double) same : NAN);
   set_double_or_null (obj, "prequential_accuracy",
                       fb->answers > 0 ? (double) (fb->answers - fb->wrong) / (double) fb->answers : NAN);
   JsonArray *at = json_array_new (), *acc = json_array_new ();

@@ -236,7 +236,8 @@ lf_scenario_label_suffix (const LfParams *p)
     }
   LfFeedbackConfig fc;
   if (g_str_equal (type, "feedback") && lf_feedback_config_parse (lf_params_get_json (p, "feedback"), &fc, NULL))
-    g_string_append_printf (s, "/budget-%" G_GINT64_FORMAT "-revisit-%g", fc.budget, fc.revisit_probability);
+    g_string_append_printf (s, "/budget-%" G_GINT64_FORMAT "-revisit-%g-gap-%" G_GINT64_FORMAT, fc.budget,
+                            fc.revisit_probability, fc.revisit_gap);
   const char *noise = lf_params_get_json (p, "label_noise");
   g_autoptr (JsonNode) n = noise && !g_str_equal (noise, "null") ? json_from_string (noise, NULL) : NULL;
   if (n != NULL && JSON_NODE_HOLDS_OBJECT (n))

@@ -370,7 +370,8 @@ lf_plugin_query (void)
     .name = "correction-replay",
     .version = "0.1.0",
     .summary = "keeps every correction of the feedback scenario and replays them at every step, those corrected "
-               "more than once with more weight (docs/open-environments.md)",
+               "more than once with more weight, and answers an input it was corrected on with its correction "
+               "(recall; docs/open-environments.md)",
     .params = cr_params,
     .caps = &cr_caps,
     .vtable = &cr_vtable,
