@@ -9,7 +9,9 @@
  *              nothing;
  *   correction-replay: makes no corrected mistake again where naive makes
  *              many (repeat_error_rate), and the same run twice gives the
- *              same result;
+ *              same result; without recall, its replay of every correction
+ *              makes fewer of the mistakes that come back in a later task
+ *              than naive does;
  *   config:    the feedback keys that can be malformed are refused with a
  *              message naming them and the value. */
 #include "cli.h"
@@ -141,6 +143,30 @@ test_correction_replay_no_repeats (void)
   g_assert_cmpstr (m1, ==, m2);
 }
 
+/* Without recall, keeping and replaying every correction lowers the
+ * repeats that come from forgetting: those in a later task than their
+ * correction (recurrences ~600 samples later, a task being ~700). */
+static void
+test_correction_replay_fewer_later_repeats (void)
+{
+  const char *fbk = "{\"budget\": 2000, \"revisit_gap\": 600}";
+  g_autofree char *cn = fb_config ("naive-600.json", "{\"name\": \"naive\"}", fbk);
+  g_autofree char *cc = fb_config ("cr-600.json", "{\"name\": \"correction-replay\", \"recall\": false}", fbk);
+  g_autoptr (JsonObject) naive = cli_run_ok (cn, "naive-600.out.json", NULL);
+  g_autoptr (JsonObject) cr = cli_run_ok (cc, "cr-600.out.json", NULL);
+  JsonObject *fn = member_object (naive, "feedback"), *fc = member_object (cr, "feedback");
+  double rn = json_object_get_double_member (fn, "later_task_repeat_error_rate");
+  double rc = json_object_get_double_member (fc, "later_task_repeat_error_rate");
+  g_test_message ("later-task repeat_error_rate: naive %.3f (%" G_GINT64_FORMAT "), correction-replay without recall "
+                  "%.3f (%" G_GINT64_FORMAT ")", rn, fb_int (naive, "later_task_repeat_appearances"), rc,
+                  fb_int (cr, "later_task_repeat_appearances"));
+  g_assert_cmpint (fb_int (naive, "later_task_repeat_appearances"), >, 100);
+  g_assert_cmpint (fb_int (cr, "later_task_repeat_appearances"), >, 100);
+  g_assert_cmpfloat (rc, <, rn - 0.03);
+  g_assert_true (isnan (cli_strategy_figure (cr, "answers_recalled")));   /* recall off: no answer from memory */
+  g_assert_cmpfloat (cli_metric (cr, "a_last"), >, cli_metric (naive, "a_last"));
+}
+
 static void
 expect_refused (const char *name, const char *text, const char *needle)
 {
@@ -203,6 +229,7 @@ main (int argc, char **argv)
   cli_init ("feedback");
   g_test_add_func ("/feedback/corrector/budget", test_corrector_budget);
   g_test_add_func ("/feedback/correction-replay/no-repeats", test_correction_replay_no_repeats);
+  g_test_add_func ("/feedback/correction-replay/fewer-later-repeats", test_correction_replay_fewer_later_repeats);
   g_test_add_func ("/feedback/config-errors", test_config_errors);
   int rc = g_test_run ();
   cli_cleanup ();
