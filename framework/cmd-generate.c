@@ -46,83 +46,6 @@ parse_int (const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
   return TRUE;
 }
 
-/* Creates the model config.json describes and loads its weights. */
-static LfModel *
-load_model (const char *dir, const char *plugin_path, LfPluginRegistry *reg, GError **error)
-{
-  g_autofree char *cpath = g_build_filename (dir, LF_MODEL_DIR_CONFIG, NULL);
-  g_autoptr (GError) lerr = NULL;
-  g_autoptr (JsonObject) lo = lf_model_dir_lifelong (dir, &lerr);
-  if (lo == NULL)
-    {
-      if (lerr)
-        g_propagate_error (error, g_steal_pointer (&lerr));
-      else
-        g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT,
-                     "%s: %s (DIR must come from `lifelong run --save-model`; Hugging Face models with a "
-                     "BPE tokenizer do not load)", cpath,
-                     g_file_test (cpath, G_FILE_TEST_EXISTS) ? "no \"lifelong\" member" : "no such file");
-      return NULL;
-    }
-  JsonNode *mn = json_object_get_member (lo, "model");
-  if (mn == NULL || !JSON_NODE_HOLDS_OBJECT (mn)
-      || !json_object_has_member (json_node_get_object (mn), "name"))
-    {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: lifelong.model with a \"name\" is missing",
-                   cpath);
-      return NULL;
-    }
-  const char *tok = json_object_has_member (lo, "tokenizer") && !json_object_get_null_member (lo, "tokenizer")
-                    ? json_object_get_string_member (lo, "tokenizer") : NULL;
-  if (g_strcmp0 (tok, "bytes") != 0)
-    {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT,
-                   "%s: lifelong.tokenizer is %s%s%s: only byte-level language models generate text", cpath,
-                   tok ? "\"" : "", tok ? tok : "null", tok ? "\"" : "");
-      return NULL;
-    }
-  int64_t context = json_object_has_member (lo, "context") ? json_object_get_int_member (lo, "context") : 0;
-  if (context < 2)
-    {
-      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "%s: lifelong.context is missing or below 2",
-                   cpath);
-      return NULL;
-    }
-  g_auto (GStrv) dirs = lf_plugin_search_path (plugin_path);
-  g_autoptr (GError) scan_error = NULL;
-  if (!lf_registry_scan (reg, (const char *const *) dirs, &scan_error))
-    g_debug ("plugin scan: %s", scan_error ? scan_error->message : "");
-  /* a config with only the model section, to find and validate it as `run` does */
-  JsonObject *cfg = json_object_new ();
-  json_object_set_object_member (cfg, "model", json_object_ref (json_node_get_object (mn)));
-  const LfPluginInfo *mi = lf_config_find_plugin (reg, LF_PLUGIN_MODEL, cfg, "model", error);
-  json_object_unref (cfg);
-  if (mi == NULL)
-    {
-      g_prefix_error (error, "%s: lifelong.", cpath);
-      return NULL;
-    }
-  static const char *const skip[] = { "name", "checkpoint", NULL };
-  g_autoptr (LfParams) mp = lf_params_from_json (mi->params, json_node_get_object (mn), "lifelong.model", skip,
-                                                 error);
-  if (mp == NULL)
-    {
-      g_prefix_error (error, "%s: ", cpath);
-      return NULL;
-    }
-  LfDataSpec spec = { .struct_size = sizeof spec, .n_tasks = 1, .vocab = LF_BYTE_VOCAB, .context = context };
-  LfModel *m = lf_model_create (mi, mp, &spec, lf_rng_key (0, 0, 0, 0, "model-init"), error);
-  if (m == NULL)
-    return NULL;
-  /* the model section is the one saved: no conflict to look for */
-  if (!lf_model_dir_load (m, dir, NULL, error))
-    {
-      lf_model_free (m);
-      return NULL;
-    }
-  return m;
-}
-
 int
 lf_cmd_generate (int argc, char **argv)
 {
@@ -203,7 +126,7 @@ lf_cmd_generate (int argc, char **argv)
   g_autofree char *joined = g_strjoinv (":", (char **) paths->pdata);
   g_autoptr (LfPluginRegistry) reg = lf_registry_new ();
   g_autoptr (GError) error = NULL;
-  LfModel *m = load_model (dir, paths->len > 1 ? joined : NULL, reg, &error);
+  LfModel *m = lf_model_dir_open (dir, paths->len > 1 ? joined : NULL, reg, &error);
   if (m == NULL)
     {
       fprintf (stderr, "lifelong generate: %s\n", error->message);

@@ -39,4 +39,17 @@ int lf_cmd_new (int argc, char **argv);
  * usage error. */
 int lf_cmd_generate (int argc, char **argv);
 
+/* lifelong evolve --model SNAPSHOT --log DAY.jsonl [--strategy NAME] ...
+ * and lifelong evolve --init --from DIR --out PERSONAL (cmd-evolve.c): a
+ * personal model's next versioned snapshot (docs/evolve.md).  0 when
+ * written, 1 when a snapshot, the log or the night's run fails (nothing is
+ * written), 2 on a usage error. */
+int lf_cmd_evolve (int argc, char **argv);
+
+/* lifelong simulate-user --model SNAPSHOT --day N --out DAY.jsonl [--seed S]
+ * [--new K] [--repeats R] (cmd-simulate-user.c): a simulated user's day of
+ * questions answered by the snapshot and corrected.  0 when written, 1 on
+ * an error, 2 on a usage error. */
+int lf_cmd_simulate_user (int argc, char **argv);
+
 G_END_DECLS

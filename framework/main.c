@@ -14,6 +14,8 @@ static const char usage[] =
   "  plugins [--json]     every plugin found: kind, version, file, parameters, capabilities\n"
   "  new KIND NAME        a new strategy, model or dataset plugin: a meson project to build\n"
   "  generate DIR         continue a prompt with a language model saved by run --save-model\n"
+  "  evolve               a personal model's next version from a day's interaction log\n"
+  "  simulate-user        a simulated user's day with a personal model: an interaction log\n"
   "  --version            versions, the BLIS kernel set and the thread count\n"
   "\n"
   "`lifelong COMMAND --help` describes each command.\n";
@@ -58,6 +60,10 @@ main (int argc, char **argv)
     return lf_cmd_new (argc - 1, argv + 1);
   if (strcmp (cmd, "generate") == 0)
     return lf_cmd_generate (argc - 1, argv + 1);
+  if (strcmp (cmd, "evolve") == 0)
+    return lf_cmd_evolve (argc - 1, argv + 1);
+  if (strcmp (cmd, "simulate-user") == 0)
+    return lf_cmd_simulate_user (argc - 1, argv + 1);
   fprintf (stderr, "lifelong: unknown command \"%s\"\n\n%s", cmd, usage);
   return 2;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "host.h"
+#include "plugin-private.h"
 
 #define LF_MODEL_DIR_WEIGHTS "model.safetensors"
 #define LF_MODEL_DIR_CONFIG  "config.json"
@@ -51,3 +52,10 @@ JsonObject *lf_model_dir_lifelong (const char *dir, GError **error);
  * a top module m lacks is not read ("lm_head"); within the shared modules
  * the rule stays all or nothing. */
 gboolean    lf_model_dir_load (LfModel *m, const char *dir, JsonObject *model_section, GError **error);
+
+/* The model dir/config.json describes (a byte-level language model saved by
+ * lf_model_dir_save: its plugin found on the search path plus plugin_path,
+ * through reg), created and loaded with dir's weights: a new model the
+ * caller frees.  Errors name dir's files (LF_HOST_ERROR_CHECKPOINT) or the
+ * plugin. */
+LfModel    *lf_model_dir_open (const char *dir, const char *plugin_path, LfPluginRegistry *reg, GError **error);

@@ -198,6 +198,8 @@ check_output (const char *out, GError **error)
   return TRUE;
 }
 
+static gboolean load_state (Run *r, GError **error);
+
 static gboolean
 setup (Run *r, GError **error)
 {
@@ -361,7 +363,73 @@ setup (Run *r, GError **error)
     }
   else if (o->resume)
     progress (r, "no checkpoint at %s: starting from the beginning", r->ckpt_path ? r->ckpt_path : "(no --out)");
+  if (o->first_experience != 0 || o->state_in || o->state_out)
+    {
+      if (!r->sc->instruct || o->first_experience < 0 || o->first_experience >= r->sc->n_exp)
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "first experience %" G_GINT64_FORMAT ": needs an "
+                       "instruction-tuning scenario of more experiences (it has %" G_GINT64_FORMAT ")",
+                       o->first_experience, r->sc->n_exp);
+          return FALSE;
+        }
+      if (o->state_in && S_HAS (r, load) && !load_state (r, error))
+        return FALSE;
+    }
   return TRUE;
+}
+
+/* The model, the optimizer, the strategy's state and the progress after
+ * experience e, in a checkpoint file at path. */
+static gboolean
+write_state (Run *r, int64_t e, const char *path, const char *hash, GError **error)
+{
+  LfState *st = lf_state_new ();
+  gboolean ok = !S_HAS (r, save) || r->svt->save (r->strat, &r->ctx, st, error);
+  /* the host's own state beside the strategy's: the oracle, the novelty row */
+  if (r->sc->oracle)
+    lf_oracle_save (r->sc->oracle, st);
+  if (r->novelty->len > 0)
+    lf_state_put_bytes (st, "host.open_world.novelty", r->novelty->data, r->novelty->len * sizeof (double));
+  LfProgress pg = { .experience_done = e, .step = r->ctx.step, .train_samples = r->train_samples,
+                    .t_train = r->t_train, .t_eval = r->t_eval, .rows = r->rows, .vrows = r->vrows,
+                    .row_exp = r->row_exp,
+                    .baseline = r->baseline, .T = r->sc->n_exp };
+  ok = ok && lf_checkpoint_write (path, hash, r->model, r->opt, st, &pg, error);
+  lf_state_free (st);
+  return ok;
+}
+
+/* lifelong evolve: the strategy's state of an earlier run (LfRunOptions.state_in) */
+static gboolean
+load_state (Run *r, GError **error)
+{
+  const LfRunOptions *o = r->o;
+  const int64_t T = o->state_in_experiences;
+  if (T < 1 || T > o->first_experience)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "%s: the state of a run of %" G_GINT64_FORMAT
+                   " experiences does not go before experience %" G_GINT64_FORMAT, o->state_in, T,
+                   o->first_experience);
+      return FALSE;
+    }
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) vrows = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) row_exp = g_array_new (FALSE, FALSE, sizeof (int64_t));
+  g_autofree double *baseline = g_new (double, T);
+  LfProgress pg = { .rows = rows, .vrows = vrows, .row_exp = row_exp, .baseline = baseline, .T = T };
+  LfState *st = NULL;
+  LfCheckpoint *ck = lf_checkpoint_open (o->state_in, LF_RUN_STATE_HASH, &pg, &st, error);
+  if (ck == NULL)
+    return FALSE;
+  /* the strategy sees the experience it last finished, as on --resume */
+  r->ctx.experience = pg.experience_done;
+  gboolean ok = !S_HAS (r, load) || r->svt->load (r->strat, &r->ctx, st, error);
+  sync_optimizer (r);
+  lf_state_free (st);
+  lf_checkpoint_free (ck);
+  if (ok)
+    progress (r, "strategy %s: state from %s", r->si->name, o->state_in);
+  return ok;
 }
 
 static gboolean
@@ -377,19 +445,7 @@ write_checkpoint (Run *r, int64_t e, GError **error)
    * that a resumed run starts from (steplog_reopen) */
   if (r->steplog)
     fflush (r->steplog);
-  LfState *st = lf_state_new ();
-  gboolean ok = !S_HAS (r, save) || r->svt->save (r->strat, &r->ctx, st, error);
-  /* the host's own state beside the strategy's: the oracle, the novelty row */
-  if (r->sc->oracle)
-    lf_oracle_save (r->sc->oracle, st);
-  if (r->novelty->len > 0)
-    lf_state_put_bytes (st, "host.open_world.novelty", r->novelty->data, r->novelty->len * sizeof (double));
-  LfProgress pg = { .experience_done = e, .step = r->ctx.step, .train_samples = r->train_samples,
-                    .t_train = r->t_train, .t_eval = r->t_eval, .rows = r->rows, .vrows = r->vrows,
-                    .row_exp = r->row_exp,
-                    .baseline = r->baseline, .T = r->sc->n_exp };
-  ok = ok && lf_checkpoint_write (r->ckpt_path, r->config_hash, r->model, r->opt, st, &pg, error);
-  lf_state_free (st);
+  gboolean ok = write_state (r, e, r->ckpt_path, r->config_hash, error);
   /* a test's way to crash at a known point, right after a checkpoint */
   const char *abort_at = g_getenv ("LIFELONG_TEST_ABORT_AFTER_EXPERIENCE");
   if (ok && abort_at && g_ascii_strtoll (abort_at, NULL, 10) == e)
@@ -759,14 +815,30 @@ run_experiences (Run *r, GError **error)
       if (r->sc->instruct)
         {
           /* measured from the start: it writes no checkpoint to resume from */
-          r->first_exp = 0;
+          r->first_exp = r->o->first_experience;
           r->instruct = lf_instruct_eval_new (r->model, r->sc, r->ds, lf_params_get_int (r->tp, "eval_batch_size"),
                                               lf_params_get_int (r->scp, "generations"));
           r->instruct_tok = g_new (double, T);
         }
-      if (r->first_exp == 0)
+      if (r->first_exp == 0 || r->instruct)
         evaluate_all (r, r->baseline, FALSE);
     }
+  /* lifelong evolve: a strategy whose state was not loaded (none was
+   * given, or it cannot load one) still sees the earlier experiences, the
+   * model trained on them already: their before_experience and
+   * after_experience hooks run, without training (a prefix learned, a
+   * Fisher estimated at today's weights) */
+  if (r->first_exp > 0 && r->instruct && (r->o->state_in == NULL || !S_HAS (r, load)))
+    for (int64_t e = 0; e < r->first_exp; e++)
+      {
+        r->ctx.experience = e;
+        r->ctx.epoch = 0;
+        if (S_HAS (r, before_experience) && !r->svt->before_experience (r->strat, &r->ctx, error))
+          return FALSE;
+        if (S_HAS (r, after_experience) && !r->svt->after_experience (r->strat, &r->ctx, error))
+          return FALSE;
+        sync_optimizer (r);
+      }
   guint next_at = 0;
   for (int64_t e = r->first_exp; e < T; e++)
     {
@@ -1223,6 +1295,8 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
     }
   if (ok)
     ok = run_experiences (&r, error);
+  if (ok && o->state_out)
+    ok = write_state (&r, r.sc->n_exp - 1, o->state_out, LF_RUN_STATE_HASH, error);
   if (ok && S_HAS (&r, report))
     r.svt->report (r.strat, &r.ctx);
   if (ok && o->save_model_dir)

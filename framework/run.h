@@ -13,7 +13,23 @@ typedef struct {
   gboolean            quiet;
   const char         *save_model_dir;/* --save-model: the final model as a Hugging Face
                                       * folder (model.safetensors, config.json), or NULL */
+  /* lifelong evolve (docs/evolve.md), instruction-tuning runs only: the
+   * experiences before first_experience are neither trained nor measured
+   * (the model has learnt them already); the baseline still measures
+   * every experience.  state_in (or NULL): the strategy's state as
+   * state_out wrote it at the end of a run of state_in_experiences
+   * experiences, loaded before first_experience.  A strategy that gets no
+   * state (state_in NULL, or no load slot) sees the earlier experiences
+   * instead: their before_experience and after_experience hooks, no
+   * training in between. */
+  int64_t             first_experience;
+  const char         *state_in;
+  int64_t             state_in_experiences;
+  const char         *state_out;     /* the strategy's state after the last experience, or NULL */
 } LfRunOptions;
+
+/* The config hash of state_out's files (a checkpoint of no run config). */
+#define LF_RUN_STATE_HASH "strategy-state"
 
 /* Runs it.  On success the result JSON is written atomically to out_path
  * (when given) and returned in *result_out (when not NULL).  On failure

@@ -14,7 +14,7 @@ exe=$build/framework/lifelong
 out=fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p $out/{config,matrix,idx,safetensors,report,params,model-dir}
+mkdir -p $out/{config,matrix,idx,safetensors,report,params,model-dir,interaction-log}
 
 synthetic='{"name": "synthetic", "classes": 6, "dim": 4, "train_per_class": 20, "test_per_class": 10}'
 
@@ -211,6 +211,31 @@ put("lifelong-only-floats.json", {"lifelong": {"model": {"name": "transformer", 
 hf = {k: v for k, v in tiny.items() if k != "lifelong"}
 put("hugging-face-only.json", hf)
 put("lifelong-not-an-object.json", {"model_type": "llama", "lifelong": [1, 2]})
+EOF
+
+# ---- interaction-log: a simulated user's day with the tiny transformer
+# (`lifelong simulate-user`, docs/evolve.md), then hand-made variants
+mkdir -p $out/interaction-log
+$exe simulate-user --model $tmp/saved-tiny --day 2 --new 3 --repeats 2 \
+  --out $out/interaction-log/simulated-day2.jsonl >/dev/null
+python3 - "$out/interaction-log" <<'EOF'
+import sys
+d = sys.argv[1]
+def put(name, text):
+    open(f"{d}/{name}", "wb").write(text)
+put("accepted-and-corrected.jsonl", b'{"prompt": "what is my dog\'s name?", "reply": "Max", "correction": "Rex"}\n'
+    b'\n{"prompt": "which city do I live in?", "reply": "Oslo"}\n')
+put("unicode-escapes.jsonl", b'{"prompt": "caf\\u00e9?", "reply": "\\u00fcber", "correction": "ok \\ud83d\\ude00"}\n')
+put("escaped-newline.jsonl", b'{"prompt": "a\\nb?", "reply": "x"}\n')
+put("escaped-nul.jsonl", b'{"prompt": "a\\u0000b?", "reply": "x"}\n')
+put("raw-nul.jsonl", b'{"prompt": "a?", "reply": "x"}\n\0\n')
+put("null-correction.jsonl", b'{"prompt": "a?", "reply": "x", "correction": null}\n')
+put("unknown-field.jsonl", b'{"prompt": "a?", "reply": "x", "corection": "y"}\n')
+put("not-an-object.jsonl", b'[{"prompt": "a?", "reply": "x"}]\n')
+put("empty-reply-accepted.jsonl", b'{"prompt": "a?", "reply": ""}\n')
+put("long-prompt.jsonl", b'{"prompt": "' + b"q" * 1001 + b'", "reply": "x"}\n')
+put("truncated.jsonl", b'{"prompt": "a?", "reply": "x"}\n{"prompt": "b?", "re')
+put("blank.jsonl", b"\n \n\t\n")
 EOF
 
 ls -R $out | head -50

@@ -4,7 +4,7 @@
 # any crash.  Not part of `meson test`; docs/reliability.md.
 #
 #   fuzz/run.sh [TARGET...]   targets: config matrix idx safetensors report report-html params
-#                             model-dir
+#                             model-dir interaction-log
 #
 #   FUZZ_SECONDS   seconds per target (default 60)
 #   FUZZ_BUILD     the build directory (default build-fuzz; set up with
@@ -23,7 +23,7 @@
 # when any target crashed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-all=(config matrix idx safetensors report report-html params model-dir)
+all=(config matrix idx safetensors report report-html params model-dir interaction-log)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 secs=${FUZZ_SECONDS:-60}

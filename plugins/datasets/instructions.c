@@ -6,6 +6,7 @@
  * split, outside every task, for the general-ability loss. */
 #include <lifelong/lifelong.h>
 #include "fortune-file.h"
+#include "interaction-log.h"
 
 typedef enum {
   IN_COPY, IN_REVERSE, IN_UPPERCASE, IN_SORT, IN_COUNT_WORDS, IN_ADD, IN_FORTUNE_CATEGORY, IN_TRANSLATE,
@@ -60,6 +61,12 @@ static const LfParam in_params[] = {
     "general-ability loss; 0: none" },
   { "general_bytes", LF_PARAM_INT, "60", 8, 1e6, NULL, "general texts are cut to this many bytes" },
   { "seed", LF_PARAM_INT, "0", 0, 9.2e18, NULL, "seed of the items (independent of the run's seed)" },
+  { "logs", LF_PARAM_STRING_LIST, "[]", 0, 0, NULL,
+    "interaction logs (JSON lines of prompt, reply, correction: docs/evolve.md), one domain each (day-1, "
+    "day-2, ...) instead of tasks: \"PROMPT\\nANSWER\", the answer the correction or else the accepted "
+    "reply, in both splits" },
+  { "log_prefix", LF_PARAM_STRING, "\"\"", 0, 0, NULL,
+    "logs: put before every prompt (\"user: \" gives lamol and ssr their task prefix)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -231,6 +238,42 @@ in_add (Instr *d, int split, const char *text, int64_t a, int64_t e, int32_t dom
   g_array_append_val (d->dom[split], dom);
 }
 
+/* Log l (day l + 1): its turns as "PREFIX PROMPT\nANSWER" in both splits (the
+ * answer the correction, else the accepted reply); a prompt asked twice
+ * in the day counts once, with its last answer, at its first place. */
+static gboolean
+in_add_log (Instr *d, const char *path, const char *prefix, int64_t l, GError **error)
+{
+  g_autoptr (GPtrArray) turns = g_ptr_array_new_with_free_func ((GDestroyNotify) interaction_turn_free);
+  g_autoptr (GError) local = NULL;
+  if (!interaction_log_read (path, turns, &local))
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_IO, "dataset.logs[%" G_GINT64_FORMAT "]: %s", l, local->message);
+      return FALSE;
+    }
+  d->task_names[l] = g_strdup_printf ("day-%" G_GINT64_FORMAT, l + 1);
+  g_autoptr (GHashTable) last = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < turns->len; i++)
+    {
+      InteractionTurn *t = turns->pdata[i];
+      g_hash_table_insert (last, t->prompt, t);
+    }
+  for (guint i = 0; i < turns->len; i++)
+    {
+      InteractionTurn *t = turns->pdata[i];
+      InteractionTurn *fin = g_hash_table_lookup (last, t->prompt);
+      if (fin == NULL)
+        continue;   /* placed already */
+      g_hash_table_insert (last, t->prompt, NULL);
+      g_autofree char *prompt = g_strconcat (prefix, t->prompt, "\n", NULL);
+      g_autofree char *text = g_strconcat (prompt, INTERACTION_TARGET (fin), NULL);
+      for (int split = 0; split < 2; split++)
+        in_add (d, split == 0 ? LF_SPLIT_TRAIN : LF_SPLIT_TEST, text, (int64_t) strlen (prompt),
+                (int64_t) strlen (text), (int32_t) l);
+    }
+  return TRUE;
+}
+
 static void *
 in_open (const LfParams *p, uint64_t key, GError **error)
 {
@@ -240,7 +283,19 @@ in_open (const LfParams *p, uint64_t key, GError **error)
   const int64_t n_train = lf_params_get_int (p, "train_per_task"), n_test = lf_params_get_int (p, "test_per_task");
   const int64_t n_general = lf_params_get_int (p, "general_texts");
   const uint64_t seed = (uint64_t) lf_params_get_int (p, "seed");
-  if (nt == 0)
+  int64_t nlogs;
+  const char *const *logs = lf_params_get_string_list (p, "logs", &nlogs);
+  if (nlogs > 0)
+    {
+      if (lf_params_is_set (p, "tasks"))
+        {
+          g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "dataset.tasks: not with dataset.logs (the logs are "
+                       "the tasks, one per day)");
+          return NULL;
+        }
+      nt = 0;
+    }
+  if (nt == 0 && nlogs == 0)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "dataset.tasks: empty (name at least one of: copy, reverse, "
                    "uppercase, sort, count-words, add, fortune-category, translate)");
@@ -288,8 +343,8 @@ in_open (const LfParams *p, uint64_t key, GError **error)
       d->span[s] = g_array_new (FALSE, FALSE, sizeof (int64_t));
       d->dom[s] = g_array_new (FALSE, FALSE, sizeof (int32_t));
     }
-  d->n_tasks = nt;
-  d->task_names = g_new0 (char *, nt + 1);
+  d->n_tasks = nt + nlogs;
+  d->task_names = g_new0 (char *, nt + nlogs + 1);
   int64_t ncat;
   const char *const *cats = lf_params_get_string_list (p, "fortune_categories", &ncat);
   gboolean ok = !need_fortunes || in_fortunes_read (p, &fo, error);
@@ -327,6 +382,8 @@ in_open (const LfParams *p, uint64_t key, GError **error)
           ok = FALSE;
         }
     }
+  for (int64_t l = 0; ok && l < nlogs; l++)
+    ok = in_add_log (d, logs[l], lf_params_get_string (p, "log_prefix"), l, error);
   if (ok && n_general > (int64_t) fo.test->len)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "dataset.general_texts: %" G_GINT64_FORMAT " asked for, the "

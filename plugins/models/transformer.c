@@ -16,8 +16,10 @@ typedef struct {
 } TfConfig;
 
 typedef struct {
-  TfConfig  c;
-  LfModule *root;
+  TfConfig   c;
+  LfModule  *root;
+  GPtrArray *generating;   /* inside tf_generate: the cached attention modules */
+  gboolean   nested;       /* a forward ran inside a generation step (a plugin's hook) */
 } Tf;
 
 static const LfParam tf_params[] = {
@@ -58,6 +60,8 @@ typedef struct {
   LfTensor *k, *v;      /* owned (1, max_len, kv_heads, head_dim) */
   int64_t   len, max_len;
   gboolean  used;       /* the layer's attention read it in this pass */
+  gboolean  misused;    /* a pass did not fit it (more than one sequence, or
+                         * past max_len): that pass ran without it */
 } TfCache;
 
 typedef struct {
@@ -74,7 +78,15 @@ tf_attn_forward (LfModule *m, LfTensor *h, LfForward *fwd)
 {
   const AttnState *s = lf_module_state (m);
   TfCache *c = s->cache;
-  int64_t n = lf_tensor_dim (h, 0), T = lf_tensor_dim (h, 1), off = c ? c->len : 0;
+  int64_t n = lf_tensor_dim (h, 0), T = lf_tensor_dim (h, 1);
+  if (c && (n != 1 || c->len + T > c->max_len))
+    {
+      /* not the one growing sequence the cache holds: run without it and
+       * let tf_generate report it (never write past the cache) */
+      c->misused = TRUE;
+      c = NULL;
+    }
+  int64_t off = c ? c->len : 0;
   int64_t qs[4] = { n, T, s->heads, s->head_dim }, ks[4] = { n, T, s->kv_heads, s->head_dim };
   LfTensor *q = lf_reshape (lf_module_forward (lf_module_find (m, "q_proj"), h, fwd), 4, qs);
   LfTensor *k = lf_reshape (lf_module_forward (lf_module_find (m, "k_proj"), h, fwd), 4, ks);
@@ -83,7 +95,6 @@ tf_attn_forward (LfModule *m, LfTensor *h, LfForward *fwd)
   k = lf_rope (k, s->head_dim, off, s->theta);
   if (c)
     {
-      g_assert (n == 1 && off + T <= c->max_len);
       const int64_t row = s->kv_heads * s->head_dim;   /* (T, kv_heads, head_dim) rows */
       memcpy (lf_tensor_data (c->k) + off * row, lf_tensor_data (k), (size_t) (T * row) * sizeof (LfReal));
       memcpy (lf_tensor_data (c->v) + off * row, lf_tensor_data (v), (size_t) (T * row) * sizeof (LfReal));
@@ -328,7 +339,24 @@ tf_forward (void *self, const LfBatch *batch, LfForward *fwd, LfModelOutput *out
   Tf *t = self;
   const TfConfig *c = &t->c;
   int64_t n = batch->n, T = batch->seq_len;
+  /* a forward inside a generation step (a plugin's hook computing features,
+   * for instance) must not touch the step's caches: it runs without them,
+   * and tf_generate then reports that the cache cannot serve this model */
+  g_autofree TfCache **held = NULL;
+  if (t->generating)
+    {
+      t->nested = TRUE;
+      held = g_new (TfCache *, t->generating->len);
+      for (guint l = 0; l < t->generating->len; l++)
+        {
+          AttnState *as = lf_module_state (t->generating->pdata[l]);
+          held[l] = as->cache;
+          as->cache = NULL;
+        }
+    }
   LfTensor *h = tf_hidden (t, batch->tokens, n, T, fwd, TRUE);
+  for (guint l = 0; held && l < t->generating->len; l++)
+    ((AttnState *) lf_module_state (t->generating->pdata[l]))->cache = held[l];
   if (c->classes == 0)
     {
       out->features = h;
@@ -492,9 +520,11 @@ tf_generate (void *self, const int32_t *prompt, int64_t n_prompt, int64_t max_ne
   for (guint l = 0; l < attn->len; l++)
     {
       int64_t shape[4] = { 1, max_len, c->kv_heads, c->head_dim };
-      caches[l] = (TfCache) { lf_tensor_new_owned (4, shape), lf_tensor_new_owned (4, shape), 0, max_len, FALSE };
+      caches[l] = (TfCache) { lf_tensor_new_owned (4, shape), lf_tensor_new_owned (4, shape), 0, max_len, FALSE, FALSE };
       ((AttnState *) lf_module_state (attn->pdata[l]))->cache = &caches[l];
     }
+  t->generating = attn;
+  t->nested = FALSE;
   LfTensor *HW = tf_head_weight (t);
   int64_t sample_id = 0;
   const int32_t *step_tokens = prompt;
@@ -509,8 +539,15 @@ tf_generate (void *self, const int32_t *prompt, int64_t n_prompt, int64_t max_ne
       for (guint l = 0; l < attn->len; l++)
         caches[l].used = FALSE;
       LfTensor *h = tf_hidden (t, step_tokens, 1, T, &fwd, step == 0);
+      if (t->nested || caches[0].misused)
+        {
+          g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED, "model transformer: a plugin ran the model inside "
+                       "a generation step (a hook computing features, for instance), which the key/value cache "
+                       "cannot serve; generate without the cache");
+          ok = FALSE;
+        }
       for (guint l = 0; l < attn->len && ok; l++)
-        if (!caches[l].used)
+        if (!caches[l].used || caches[l].misused)
           {
             g_set_error (error, LF_ERROR, LF_ERROR_UNSUPPORTED, "model transformer: layer %u's attention was not "
                          "run (a plugin changed the tree), so its key/value cache is stale; generate without "
@@ -533,6 +570,7 @@ tf_generate (void *self, const int32_t *prompt, int64_t n_prompt, int64_t max_ne
       step_tokens = &out[step];
       T = 1;
     }
+  t->generating = NULL;
   for (guint l = 0; l < attn->len; l++)
     {
       ((AttnState *) lf_module_state (attn->pdata[l]))->cache = NULL;

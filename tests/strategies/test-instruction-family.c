@@ -202,6 +202,19 @@ test_family (gconstpointer data)
   it_check_result (res, 2, strstr (strategy, "joint") ? 1 : 2);
 }
 
+/* Adapters route each sequence by the frozen model's features, a forward
+ * inside the model's forward: the key/value cache cannot serve it, so the
+ * transformer says so and the scenario generates without the cache (it
+ * used to abort in the cache). */
+static void
+test_family_adapter (void)
+{
+  g_autoptr (JsonObject) res = it_run ("family-adapter", "{\"name\": \"adapter\"}", IT_TWO, 1, NULL);
+  it_check_result (res, 2, 2);
+  JsonObject *ins = json_object_get_object_member (res, "instruction");
+  g_assert_false (json_object_get_boolean_member (ins, "kv_cache"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -215,6 +228,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/instruction/family/distillation/lwf", "{\"name\": \"lwf\"}", test_family);
   g_test_add_data_func ("/instruction/family/peft/lora", "{\"name\": \"lora\"}", test_family);
   g_test_add_data_func ("/instruction/family/peft/o-lora", "{\"name\": \"o-lora\"}", test_family);
+  g_test_add_func ("/instruction/family/peft/adapter", test_family_adapter);
+  g_test_add_data_func ("/instruction/family/peft/prompt", "{\"name\": \"prompt\"}", test_family);
   g_test_add_data_func ("/instruction/family/joint", "{\"name\": \"joint\"}", test_family);
   int rc = g_test_run ();
   g_clear_pointer (&lamol_result, json_object_unref);
