@@ -10,14 +10,16 @@
 const LfParam lf_scenario_params[] = {
   { "type", LF_PARAM_STRING, "\"class-incremental\"", 0, 0,
     "class-incremental|task-incremental|domain-incremental|continual-pretraining|text-classification|"
-    "knowledge-editing|online|open-world|instruction-tuning",
+    "knowledge-editing|online|open-world|instruction-tuning|feedback",
     "how experiences differ: new classes, new tasks (task id given), new input domains; or, for text: "
     "language modelling over domains in sequence (a loss matrix), classifying which domain a text comes from, "
     "or a stream of fact edits (one experience per edit, docs/editing.md); online: one pass over a class-incremental "
     "stream, fixed or blurry task boundaries, evaluated every eval_every samples; open-world: labelled known classes, "
     "then unlabelled deployment streams that bring unseen classes (docs/open-environments.md); "
     "instruction-tuning: instruction tasks in sequence scored by greedy generation and exact match "
-    "(docs/instruction-tuning.md)" },
+    "(docs/instruction-tuning.md); feedback: an online class-incremental deployment stream whose items recur, "
+    "answered by the model before a corrector fixes its mistakes within a budget; the corrections are the "
+    "training data (docs/open-environments.md)" },
   { "experiences", LF_PARAM_INT, "5", 1, 100000, NULL, "number of experiences (T)" },
   { "domains", LF_PARAM_STRING, "\"split\"", 0, 0, "split|permutation|rotation|natural",
     "domain-incremental only: class split with within-experience labels, pixel permutations, "
@@ -59,6 +61,9 @@ const LfParam lf_scenario_params[] = {
   { "oracle", LF_PARAM_JSON, "null", 0, 0, NULL,
     "a budgeted source of true labels strategies may query, {\"budget\": N} (labels for the whole run; "
     "null: none; docs/plugin-hooks.md)" },
+  { "feedback", LF_PARAM_JSON, "null", 0, 0, NULL,
+    "feedback: the corrector and the recurrences, {\"budget\": N, \"revisit_probability\": P, \"revisit_gap\": G, "
+    "\"repeats\": R} (required there; docs/open-environments.md)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 

@@ -5,6 +5,7 @@
 
 #include "tensor-private.h"
 #include "oracle.h"
+#include "feedback.h"
 #include <lifelong/lifelong.h>
 #include <json-glib/json-glib.h>
 
@@ -117,6 +118,10 @@ typedef struct {
   int64_t        labelled_exps;
   int64_t        known_classes;
   LfOracle      *oracle;             /* scenario.oracle, or NULL (owned) */
+  /* feedback (framework/feedback.c): an online stream whose items recur,
+   * every training label hidden; the oracle is the corrector */
+  gboolean       feedback;
+  LfFeedbackConfig feedback_cfg;
   LfDataset     *ds;                  /* borrowed: the oracle's truth */
   /* instruction-tuning (docs/instruction-tuning.md): the loss covers the
    * answer spans and the end token; experiences are scored by greedy

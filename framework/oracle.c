@@ -16,7 +16,10 @@ struct LfOracle {
   void           *data;
   GHashTable     *given[2];   /* per split: id -> label (int64 keys, boxed) */
   GArray         *log;        /* OracleEntry */
+  GArray         *kinds;      /* uint8 per log entry: ORACLE_LABEL or ORACLE_CHECK */
 };
+
+enum { ORACLE_LABEL = 0, ORACLE_CHECK = 1 };
 
 LfOracle *
 lf_oracle_new (int64_t budget, LfOracleTruthFn truth, void *data)
@@ -29,6 +32,7 @@ lf_oracle_new (int64_t budget, LfOracleTruthFn truth, void *data)
   for (int s = 0; s < 2; s++)
     o->given[s] = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   o->log = g_array_new (FALSE, FALSE, sizeof (OracleEntry));
+  o->kinds = g_array_new (FALSE, TRUE, sizeof (uint8_t));   /* cleared: set_size gives label queries */
   return o;
 }
 
@@ -40,6 +44,7 @@ lf_oracle_free (LfOracle *o)
   for (int s = 0; s < 2; s++)
     g_hash_table_unref (o->given[s]);
   g_array_unref (o->log);
+  g_array_unref (o->kinds);
   g_free (o);
 }
 
@@ -145,6 +150,46 @@ lf_oracle_query (LfOracle *o, LfSplit split, const int64_t *ids, int64_t n, int6
     }
   o->refused += e.refused;
   g_array_append_val (o->log, e);
+  uint8_t kind = ORACLE_LABEL;
+  g_array_append_val (o->kinds, kind);
+  return e.answered;
+}
+
+int64_t
+lf_oracle_check (LfOracle *o, LfSplit split, const int64_t *ids, const int32_t *answers, int64_t n, int64_t now,
+                 int64_t step, int32_t *labels, GError **error)
+{
+  g_return_val_if_fail (o != NULL && n >= 0 && (n == 0 || (ids != NULL && answers != NULL && labels != NULL)), -1);
+  if (split != LF_SPLIT_TRAIN && split != LF_SPLIT_TEST)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "oracle: unknown split %d", (int) split);
+      return -1;
+    }
+  g_autofree int32_t *truth = g_new (int32_t, MAX (n, 1));
+  for (int64_t i = 0; i < n; i++)
+    if (!o->truth (o->data, split, ids[i], now, &truth[i], error))
+      return -1;
+  OracleEntry e = { .experience = now, .step = step, .split = split, .asked = n };
+  for (int64_t i = 0; i < n; i++)
+    {
+      labels[i] = LF_LABEL_UNKNOWN;
+      if (answers[i] == truth[i])
+        continue;                    /* right: nothing revealed, nothing spent */
+      if (o->used >= o->budget)
+        {
+          e.refused++;
+          continue;
+        }
+      oracle_give (o, split, ids[i], truth[i]);
+      labels[i] = truth[i];
+      o->used++;
+      e.charged++;
+      e.answered++;
+    }
+  o->refused += e.refused;
+  g_array_append_val (o->log, e);
+  uint8_t kind = ORACLE_CHECK;
+  g_array_append_val (o->kinds, kind);
   return e.answered;
 }
 
@@ -169,6 +214,11 @@ lf_oracle_to_json (const LfOracle *o)
       const int64_t vals[ORACLE_ENTRY_FIELDS] = { e->experience, e->step, e->split, e->asked, e->answered,
                                                   e->charged, e->refused };
       json_builder_begin_object (b);
+      if (g_array_index (o->kinds, uint8_t, i) == ORACLE_CHECK)
+        {
+          json_builder_set_member_name (b, "kind");
+          json_builder_add_string_value (b, "check");
+        }
       for (int k = 0; k < ORACLE_ENTRY_FIELDS; k++)
         {
           json_builder_set_member_name (b, names[k]);
@@ -200,6 +250,12 @@ lf_oracle_save (const LfOracle *o, LfState *st)
   lf_state_put_int (st, "host.oracle.n_queries", o->log->len);
   if (o->log->len > 0)
     lf_state_put_bytes (st, "host.oracle.log", o->log->data, o->log->len * sizeof (OracleEntry));
+  /* the kinds only when a check was made: older checkpoints have none */
+  gboolean checks = FALSE;
+  for (guint i = 0; i < o->kinds->len; i++)
+    checks |= g_array_index (o->kinds, uint8_t, i) != ORACLE_LABEL;
+  if (checks)
+    lf_state_put_bytes (st, "host.oracle.kinds", o->kinds->data, o->kinds->len);
   for (int s = 0; s < 2; s++)
     {
       /* (id, label) pairs in id order: the same bytes every time */
@@ -244,9 +300,21 @@ lf_oracle_load (LfOracle *o, const LfState *st, GError **error)
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "the checkpoint's oracle log is damaged");
       return FALSE;
     }
+  size_t nk = 0;
+  const void *kinds = lf_state_get_bytes (st, "host.oracle.kinds", &nk);
+  if (kinds != NULL && nk != (size_t) nq)
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CHECKPOINT, "the checkpoint's oracle log kinds are damaged");
+      return FALSE;
+    }
   g_array_set_size (o->log, 0);
+  g_array_set_size (o->kinds, 0);
   if (nq > 0)
     g_array_append_vals (o->log, log, (guint) nq);
+  if (kinds != NULL)
+    g_array_append_vals (o->kinds, kinds, (guint) nq);
+  else
+    g_array_set_size (o->kinds, (guint) nq);   /* zeroed: label queries */
   for (int s = 0; s < 2; s++)
     {
       char key[40];

@@ -35,12 +35,26 @@ int64_t   lf_oracle_n_queries (const LfOracle *o);
  * error (nothing spent, nothing logged). */
 int64_t   lf_oracle_query (LfOracle *o, LfSplit split, const int64_t *ids, int64_t n, int64_t now, int64_t step,
                            int32_t *labels, GError **error);
+/* The corrector's query, "check these answers" (the feedback scenario,
+ * docs/open-environments.md): answers[i] is the label the model gave id.
+ * A right answer reveals nothing and costs nothing (labels[i] =
+ * LF_LABEL_UNKNOWN); a wrong one is corrected, labels[i] = its true label,
+ * at one label of the budget each time (a mistake made again is corrected
+ * again, and paid again); a wrong one past the budget is refused
+ * (LF_LABEL_UNKNOWN).  A corrected label is given as lf_oracle_query's
+ * are (lf_oracle_known).  Logged with "kind": "check" (asked = n, answered
+ * = charged = corrections, refused; the right answers are asked - answered
+ * - refused).  Returns the corrections, or -1 with error (nothing spent,
+ * nothing logged). */
+int64_t   lf_oracle_check (LfOracle *o, LfSplit split, const int64_t *ids, const int32_t *answers, int64_t n,
+                           int64_t now, int64_t step, int32_t *labels, GError **error);
 /* TRUE, with the label, when the oracle has given id's label. */
 gboolean  lf_oracle_known (const LfOracle *o, LfSplit split, int64_t id, int32_t *label);
 
 /* The result's "oracle" member: {"budget", "used", "refused", "queries":
  * [{"experience", "step", "split", "asked", "answered", "charged",
- * "refused"}, ...]}. */
+ * "refused"}, ...]}; a corrector's check (lf_oracle_check) also has
+ * "kind": "check". */
 JsonNode *lf_oracle_to_json (const LfOracle *o);
 
 /* Checkpoints: the spent budget, the labels given and the log, under the

@@ -103,6 +103,9 @@ lf_rpt_metric_higher_is_better (const char *name, LfMatrixKind kind)
 {
   if (strstr (name, "forgetting") != NULL || strstr (name, "loss") != NULL)
     return FALSE;
+  /* the feedback scenario: mistakes made again, and corrections needed */
+  if (strstr (name, "error_rate") != NULL || strcmp (name, "corrections") == 0)
+    return FALSE;
   if (strcmp (name, "bwt") == 0 || strcmp (name, "fwt") == 0)
     return lf_matrix_kind_higher_is_better (kind);
   return TRUE;   /* accuracies, exact match, a_auc, a_last, editing scores */

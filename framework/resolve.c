@@ -9,13 +9,27 @@
 static gboolean
 check_online (const LfResolved *r, GError **error)
 {
-  if (!g_str_equal (lf_params_get_string (r->scp, "type"), "online"))
+  const char *type = lf_params_get_string (r->scp, "type");
+  if (!g_str_equal (type, "online") && !g_str_equal (type, "feedback"))
     return TRUE;
   if (lf_params_get_int (r->tp, "epochs") != 1)
     {
       g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
-                   "train.epochs: %" G_GINT64_FORMAT " given, and an online scenario is one pass over its stream "
-                   "(epochs 1)", lf_params_get_int (r->tp, "epochs"));
+                   "train.epochs: %" G_GINT64_FORMAT " given, and a%s %s scenario is one pass over its stream "
+                   "(epochs 1)", lf_params_get_int (r->tp, "epochs"), type[0] == 'o' ? "n" : "", type);
+      return FALSE;
+    }
+  const LfStrategyVTable *svt = r->si->vtable;
+  const gboolean selects = svt->struct_size >= G_STRUCT_OFFSET (LfStrategyVTable, select_training) + sizeof (void *)
+                           && svt->select_training != NULL;
+  if (g_str_equal (type, "feedback") && selects)
+    {
+      /* the rounds answer and correct the stream as it comes: a selection
+       * of its own (a memory retrained, every sample so far) would be
+       * answered and corrected again */
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_INCOMPATIBLE,
+                   "strategy %s chooses each experience's training data (select_training), and a feedback "
+                   "scenario's training data are the corrections of the stream as it comes", r->si->name);
       return FALSE;
     }
   const char *blurry = lf_params_get_json (r->scp, "blurry");

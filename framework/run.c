@@ -68,6 +68,7 @@ typedef struct {
   GArray       *carry;        /* withheld online: a task's last, partial batch, trained with the next task's */
   LfInstructEval *instruct;   /* instruction-tuning: generations, token accuracy, general loss */
   double       *instruct_tok; /* instruction-tuning: the row being measured's token accuracies */
+  LfFeedback   *feedback;     /* feedback: the stream's recurrences, the rounds, repeat errors */
 } Run;
 
 /* ---- small helpers ---- */
@@ -307,6 +308,8 @@ setup (Run *r, GError **error)
     .result = json_object_new (),
   };
   r->curve = lf_online_curve_new (r->sc, r->ds);
+  if (r->sc->feedback)
+    r->feedback = lf_feedback_new (&r->sc->feedback_cfg, lf_rng_key (r->seed, 0, 0, 0, "feedback"));
   r->svt = r->si->vtable;
   if (S_HAS (r, create))
     {
@@ -454,6 +457,27 @@ write_checkpoint (Run *r, int64_t e, GError **error)
 
 /* Accuracy on a list of ids, or for a language model the mean next-token
  * loss (nats per predicted token). */
+static void
+predict_rows (Run *r, const LfBatch *batch, LfModelOutput *out, gboolean use_predict, int32_t *pred)
+{
+  out->logits = lf_scenario_mask_logits (r->sc, batch, out->logits);
+  if (use_predict && S_HAS (r, predict))
+    {
+      r->svt->predict (r->strat, &r->ctx, batch, out, pred);
+      return;
+    }
+  int64_t C = lf_tensor_dim (out->logits, -1);
+  const LfReal *L = lf_tensor_data (out->logits);
+  for (int64_t i = 0; i < batch->n; i++)
+    {
+      int32_t best = 0;
+      for (int64_t c = 1; c < C; c++)
+        if (L[i * C + c] > L[i * C + best])
+          best = (int32_t) c;
+      pred[i] = best;
+    }
+}
+
 static double
 evaluate (Run *r, int64_t e, gboolean use_predict, GArray *ids)
 {
@@ -487,23 +511,8 @@ evaluate (Run *r, int64_t e, gboolean use_predict, GArray *ids)
           lf_tape_pop ();
           continue;
         }
-      out.logits = lf_scenario_mask_logits (r->sc, batch, out.logits);
       int32_t *pred = lf_arena_alloc ((size_t) b * sizeof (int32_t));
-      if (use_predict && S_HAS (r, predict))
-        r->svt->predict (r->strat, &r->ctx, batch, &out, pred);
-      else
-        {
-          int64_t C = lf_tensor_dim (out.logits, -1);
-          const LfReal *L = lf_tensor_data (out.logits);
-          for (int64_t i = 0; i < b; i++)
-            {
-              int32_t best = 0;
-              for (int64_t c = 1; c < C; c++)
-                if (L[i * C + c] > L[i * C + best])
-                  best = (int32_t) c;
-              pred[i] = best;
-            }
-        }
+      predict_rows (r, batch, &out, use_predict, pred);
       for (int64_t i = 0; i < b; i++)
         correct += pred[i] == batch->labels[i];
       lf_tape_pop ();
@@ -533,7 +542,32 @@ online_point (Run *r)
   double t0 = now_s ();
   g_autoptr (GArray) ids = lf_online_curve_eval_ids (r->curve);
   lf_online_curve_record (r->curve, evaluate (r, 0, TRUE, ids));
+  if (r->feedback)
+    lf_feedback_mark (r->feedback);
   r->t_eval += now_s () - t0;
+}
+
+/* A feedback round (docs/open-environments.md): the model answers the n
+ * stream items as the strategy's predict would (no training, labels
+ * hidden), then the corrector checks the answers; the ids it corrected
+ * go to corrected.  Returns how many, or -1 with error. */
+static int64_t
+feedback_round (Run *r, const int64_t *ids, int64_t n, int64_t *corrected, GError **error)
+{
+  lf_tape_push (FALSE);
+  LfBatch *batch = lf_scenario_batch (r->sc, r->ds, LF_SPLIT_TRAIN, ids, n);
+  LfModelOutput out;
+  lf_model_forward (r->model, batch, FALSE, &out);
+  int32_t *answers = lf_arena_alloc ((size_t) n * sizeof (int32_t));
+  int32_t *truth = lf_arena_alloc ((size_t) n * sizeof (int32_t));
+  predict_rows (r, batch, &out, TRUE, answers);
+  for (int64_t i = 0; i < n; i++)
+    /* the host's measurement: the true (clean) label */
+    truth[i] = r->sc->label_map[r->ds->vt->label (r->ds->self, LF_SPLIT_TRAIN, ids[i] % r->sc->n_train)];
+  int64_t k = lf_feedback_round (r->feedback, r->sc->oracle, ids, answers, truth, n, r->ctx.experience, r->ctx.step,
+                                 corrected, error);
+  lf_tape_pop ();
+  return k;
 }
 
 /* ---- training ---- */
@@ -565,8 +599,10 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
    * task's last samples that do not fill a batch open the next task's
    * first (no short batch marks the boundary) */
   const gboolean carry = r->stream_on && !r->ctx.boundaries;
-  const int64_t nc = carry && r->carry ? r->carry->len : 0, total = sel->n + nc;
+  const int64_t nc = carry && r->carry ? r->carry->len : 0;
+  int64_t total = sel->n + nc;
   g_autofree int64_t *order = g_new (int64_t, MAX (total, 1));
+  g_autofree int64_t *corrected = r->feedback ? g_new (int64_t, MAX (B, 1)) : NULL;
   for (int64_t ep = 0; ep < sel->epochs; ep++)
     {
       r->ctx.epoch = ep;
@@ -584,6 +620,17 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
           memcpy (order, r->carry->data, (size_t) nc * sizeof (int64_t));
           g_array_set_size (r->carry, 0);
         }
+      if (r->feedback)
+        {
+          /* the experience's items in the order they came, with the
+           * recurrences of earlier ones where they fall due (one pass) */
+          g_autoptr (GArray) st = lf_feedback_stream (r->feedback, order + nc, sel->n, e == r->sc->n_exp - 1);
+          total = nc + st->len;
+          order = g_renew (int64_t, order, MAX (total, 1));
+          memcpy (order + nc, st->data, (size_t) st->len * sizeof (int64_t));
+          steps_per_epoch = (total + B - 1) / B;
+          r->sched.total_steps = steps_per_epoch;
+        }
       double loss_sum = 0;
       int64_t loss_n = 0;
       for (int64_t s = 0; s < total; s += B, exp_step++)
@@ -596,11 +643,32 @@ train_experience (Run *r, int64_t e, LfSelection *sel, GError **error)
               g_array_append_vals (r->carry, order + s, (guint) b);
               break;
             }
+          const int64_t *step_ids = order + s;
+          int64_t nb = b;
+          if (r->feedback)
+            {
+              /* answer first, then train on what the corrector fixed */
+              nb = feedback_round (r, order + s, b, corrected, error);
+              if (nb < 0)
+                return FALSE;
+              step_ids = corrected;
+              if (nb == 0)
+                {
+                  /* nothing to learn from: the stream moves on */
+                  if (r->stream_on && lf_online_curve_advance (r->curve, order + s, b))
+                    {
+                      double te = now_s ();
+                      online_point (r);
+                      t0 += now_s () - te;
+                    }
+                  continue;
+                }
+            }
           lf_tape_push (TRUE);
-          LfBatch *batch = lf_scenario_batch (r->sc, r->ds, LF_SPLIT_TRAIN, order + s, b);
+          LfBatch *batch = lf_scenario_batch (r->sc, r->ds, LF_SPLIT_TRAIN, step_ids, nb);
           if (S_HAS (r, before_batch))
             batch = r->svt->before_batch (r->strat, &r->ctx, batch);
-          lf_online_curve_replay (r->curve, batch, order + s, b);
+          lf_online_curve_replay (r->curve, batch, step_ids, nb);
           LfModelOutput out;
           lf_ctx_forward (&r->ctx, batch, TRUE, &out);
           LfTensor *loss = lf_ctx_task_loss (&r->ctx, batch, &out);
@@ -789,7 +857,7 @@ run_experiences (Run *r, GError **error)
        * experience ends: counted at the end, PEFT would report 0) */
       r->trainable = lf_module_count_params (lf_model_root (r->model), "*", TRUE);
       /* an unlabelled stream trains, by default, on what the oracle labelled */
-      GArray *tr = lf_scenario_labelled (r->sc, e);
+      GArray *tr = r->sc->feedback ? r->sc->exps[e].train : lf_scenario_labelled (r->sc, e);
       LfSelection sel = {
         .struct_size = sizeof sel,
         .sample_ids = g_memdup2 (tr->data, (gsize) tr->len * sizeof (int64_t)),
@@ -949,6 +1017,8 @@ result_json (Run *r)
       g_autofree char *mj = lf_metrics_to_json (&m);
       JsonNode *mn = json_from_string (mj, NULL);
       lf_online_curve_add_metrics (r->curve, json_node_get_object (mn));
+      if (r->feedback)
+        lf_feedback_add_metrics (r->feedback, json_node_get_object (mn));
       if (r->sc->open_world && (int64_t) r->novelty->len == nrows)
         lf_openworld_result (r->sc, R, (const int64_t *) r->row_exp->data, nrows, (const double *) r->novelty->data,
                              S_HAS (r, novelty), json_node_get_object (mn), r->ctx.result);
@@ -972,6 +1042,11 @@ result_json (Run *r)
     {
       json_builder_set_member_name (b, "instruction");
       json_builder_add_value (b, lf_instruct_eval_json (r->instruct));
+    }
+  if (r->feedback)
+    {
+      json_builder_set_member_name (b, "feedback");
+      json_builder_add_value (b, lf_feedback_json (r->feedback, r->sc->oracle));
     }
   if (r->sc->oracle)
     {
@@ -1134,6 +1209,7 @@ run_clear (Run *r)
   if (r->carry)
     g_array_unref (r->carry);
   lf_online_curve_free (r->curve);
+  lf_feedback_free (r->feedback);
   lf_editing_eval_free (r->editing);
   lf_instruct_eval_free (r->instruct);
   g_free (r->instruct_tok);

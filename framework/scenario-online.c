@@ -21,7 +21,44 @@ lf_scenario_online_setup (LfScenario *sc, const LfParams *p, GError **error)
   const char *type = lf_params_get_string (p, "type");
   const char *blurry = lf_params_get_json (p, "blurry");
   gboolean has_blurry = blurry != NULL && !g_str_equal (blurry, "null");
-  if (!g_str_equal (type, "online"))
+  const char *fj = lf_params_get_json (p, "feedback");
+  const gboolean feedback = g_str_equal (type, "feedback");
+  if (!feedback && fj != NULL && !g_str_equal (fj, "null"))
+    {
+      g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "scenario.feedback: applies to feedback scenarios, not %s",
+                   type);
+      return FALSE;
+    }
+  if (feedback)
+    {
+      /* the corrector is the oracle: one budget, given here */
+      if (fj == NULL || g_str_equal (fj, "null"))
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.feedback: required by the feedback scenario, such as {\"budget\": 1000}");
+          return FALSE;
+        }
+      if (!g_str_equal (lf_params_get_json (p, "oracle"), "null"))
+        {
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.oracle: %s given, and a feedback scenario's oracle is its corrector; give the budget "
+                       "as scenario.feedback.budget", lf_params_get_json (p, "oracle"));
+          return FALSE;
+        }
+      const char *noise = lf_params_get_json (p, "label_noise");
+      if (noise != NULL && !g_str_equal (noise, "null"))
+        {
+          /* the labels a feedback run trains on are the corrector's */
+          g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG,
+                       "scenario.label_noise: %s given, and a feedback scenario trains on the corrector's labels "
+                       "only (true ones); use label_noise with other scenarios", noise);
+          return FALSE;
+        }
+      if (!lf_feedback_config_parse (fj, &sc->feedback_cfg, error))
+        return FALSE;
+      sc->feedback = TRUE;
+    }
+  if (!g_str_equal (type, "online") && !feedback)
     {
       const char *online_only[] = { "blurry", "eval_every", "boundaries" };
       const gboolean given[] = { has_blurry, lf_params_is_set (p, "eval_every"), lf_params_is_set (p, "boundaries") };
@@ -188,7 +225,8 @@ lf_scenario_label_suffix (const LfParams *p)
 {
   GString *s = g_string_new (NULL);
   const char *blurry = lf_params_get_json (p, "blurry");
-  if (g_str_equal (lf_params_get_string (p, "type"), "online"))
+  const char *type = lf_params_get_string (p, "type");
+  if (g_str_equal (type, "online") || g_str_equal (type, "feedback"))
     {
       if (blurry != NULL && !g_str_equal (blurry, "null"))
         g_string_append_printf (s, "/blurry-%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT,
@@ -196,6 +234,10 @@ lf_scenario_label_suffix (const LfParams *p)
       else
         g_string_append (s, lf_params_get_bool (p, "boundaries") ? "/fixed-told" : "/fixed");
     }
+  LfFeedbackConfig fc;
+  if (g_str_equal (type, "feedback") && lf_feedback_config_parse (lf_params_get_json (p, "feedback"), &fc, NULL))
+    g_string_append_printf (s, "/budget-%" G_GINT64_FORMAT "-revisit-%g-gap-%" G_GINT64_FORMAT, fc.budget,
+                            fc.revisit_probability, fc.revisit_gap);
   const char *noise = lf_params_get_json (p, "label_noise");
   g_autoptr (JsonNode) n = noise && !g_str_equal (noise, "null") ? json_from_string (noise, NULL) : NULL;
   if (n != NULL && JSON_NODE_HOLDS_OBJECT (n))

@@ -139,6 +139,14 @@ lf_openworld_finish (LfScenario *sc, const LfParams *p, LfDataset *ds, GError **
       sc->hidden_labels = TRUE;
       sc->labelled_exps = 1;
     }
+  if (sc->feedback)
+    {
+      /* every label of the stream hidden: the corrector gives them */
+      sc->hidden_labels = TRUE;
+      sc->labelled_exps = 0;
+      sc->oracle = lf_oracle_new (sc->feedback_cfg.budget, openworld_truth, sc);
+      return TRUE;
+    }
   const char *oj = lf_params_get_json (p, "oracle");
   if (g_str_equal (oj, "null"))
     return TRUE;

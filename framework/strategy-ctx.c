@@ -200,7 +200,7 @@ static const char *const host_result_keys[] = {
   "schema_version", "status", "error", "reason", "config", "matrix_kind", "matrix", "matrix_rows",
   "baseline", "metrics", "editing", "instruction", "checkpoint", "bits_per_byte", "domains", "validation_matrix",
   "validation_metrics", "time_s", "throughput", "peak_rss_bytes", "memory_bytes", "parameters",
-  "strategy", "versions", "online", "label_noise", "open_world", "oracle",
+  "strategy", "versions", "online", "label_noise", "open_world", "oracle", "feedback",
 };
 
 void
