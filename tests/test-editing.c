@@ -502,7 +502,7 @@ static GHashTable *
 wise_locality_ids (void)
 {
   LfDataset *ds = facts_open (TINY_DATA);
-  GHashTable *ids = g_hash_table_new (g_int64_hash, g_int64_equal);
+  GHashTable *ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   LfEdit x = { .struct_size = sizeof x };
   for (int64_t k = 0; ds->vt->edit (ds->self, k, &x); k++)
     for (int64_t j = 0; j < x.n_locality; j++)
