@@ -2,9 +2,12 @@
  * reservoir keeps every streamed sample with the same probability (a
  * chi-square test over fixed-key trials), class-balanced selection evens out
  * a skewed stream, sampling is without replacement, logits travel with their
- * samples, and the checkpoint blob round-trips and refuses damage. */
+ * samples, and the checkpoint blob round-trips and refuses damage (also
+ * through a strategy's checkpoint state, lf_replay_put_state / _get_state). */
+#include "host.h"
 #include "tensor-private.h"
 #include <math.h>
+#include <string.h>
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -412,6 +415,29 @@ assert_refused (GBytes *blob, gsize len, gssize at, guint8 xor, const char *need
 }
 
 static void
+test_state_roundtrip (void)
+{
+  g_autoptr (LfReplayBuffer) a = lf_replay_new (25, LF_REPLAY_RESERVOIR, 2, 8);
+  offer_with_logits (a, 0, 300);
+  LfState *st = lf_state_new ();
+  lf_replay_put_state (a, st, "x.buffer");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LfReplayBuffer) b = lf_replay_get_state (st, "x.buffer", &error);
+  g_assert_no_error (error);
+  assert_same (a, b);
+  /* a missing key and bytes that are not a buffer are refused by name */
+  g_assert_null (lf_replay_get_state (st, "y.buffer", &error));
+  g_assert_error (error, LF_ERROR, LF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "y.buffer"));
+  g_clear_error (&error);
+  lf_state_put_bytes (st, "z.buffer", "not a buffer", 12);
+  g_assert_null (lf_replay_get_state (st, "z.buffer", &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "z.buffer"));
+  lf_state_free (st);
+}
+
+static void
 test_serialize_corrupt (void)
 {
   g_autoptr (LfReplayBuffer) a = lf_replay_new (10, LF_REPLAY_CLASS_BALANCED, 2, 8);
@@ -482,6 +508,7 @@ main (int argc, char **argv)
   g_test_add_func ("/replay/sample", test_sample);
   g_test_add_func ("/replay/logits", test_logits);
   g_test_add_func ("/replay/serialize/roundtrip", test_serialize_roundtrip);
+  g_test_add_func ("/replay/serialize/state", test_state_roundtrip);
   g_test_add_func ("/replay/serialize/corrupt", test_serialize_corrupt);
   g_test_add_func ("/replay/bytes", test_bytes);
   return g_test_run ();

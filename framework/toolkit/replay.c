@@ -507,3 +507,29 @@ lf_replay_deserialize (GBytes *blob, GError **error)
     }
   return b;
 }
+
+void
+lf_replay_put_state (const LfReplayBuffer *b, LfState *st, const char *key)
+{
+  g_autoptr (GBytes) blob = lf_replay_serialize (b);
+  gsize n;
+  const void *data = g_bytes_get_data (blob, &n);
+  lf_state_put_bytes (st, key, data, n);
+}
+
+LfReplayBuffer *
+lf_replay_get_state (const LfState *st, const char *key, GError **error)
+{
+  size_t n = 0;
+  const void *data = lf_state_get_bytes (st, key, &n);
+  if (data == NULL)
+    {
+      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "the checkpoint has no replay buffer (%s)", key);
+      return NULL;
+    }
+  g_autoptr (GBytes) blob = g_bytes_new (data, n);
+  LfReplayBuffer *b = lf_replay_deserialize (blob, error);
+  if (b == NULL)
+    g_prefix_error (error, "the checkpoint's %s: ", key);
+  return b;
+}

@@ -256,10 +256,7 @@ agem_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
   lf_state_put_int (st, "agem.reference_steps", s->reference_steps);
   double mins[2] = { s->min_dot_after, s->min_dot_before };
   lf_state_put_bytes (st, "agem.min_dots", mins, sizeof mins);
-  g_autoptr (GBytes) blob = lf_replay_serialize (s->stream);
-  gsize nb;
-  const void *data = g_bytes_get_data (blob, &nb);
-  lf_state_put_bytes (st, "agem.stream", data, nb);
+  lf_replay_put_state (s->stream, st, "agem.stream");
   return TRUE;
 }
 
@@ -308,12 +305,9 @@ agem_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
       s->min_dot_after = m[0];
       s->min_dot_before = m[1];
     }
-  size_t nb = 0;
-  const void *blob = lf_state_get_bytes (st, "agem.stream", &nb);
-  if (blob != NULL)   /* (checkpoints before the reservoir have none: it was empty) */
+  if (lf_state_get_bytes (st, "agem.stream", NULL) != NULL)   /* (checkpoints before the reservoir have none: it was empty) */
     {
-      g_autoptr (GBytes) b = g_bytes_new (blob, nb);
-      LfReplayBuffer *r = lf_replay_deserialize (b, error);
+      LfReplayBuffer *r = lf_replay_get_state (st, "agem.stream", error);
       if (r == NULL)
         return FALSE;
       lf_replay_free (s->stream);

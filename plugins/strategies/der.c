@@ -258,10 +258,7 @@ der_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
 {
   (void) ctx; (void) error;
   Der *s = self;
-  g_autoptr (GBytes) blob = lf_replay_serialize (s->buf);
-  gsize n;
-  const void *data = g_bytes_get_data (blob, &n);
-  lf_state_put_bytes (st, DER_NAME ".buffer", data, n);
+  lf_replay_put_state (s->buf, st, DER_NAME ".buffer");
   lf_state_put_int (st, DER_NAME ".max_size", s->max_size);
   lf_state_put_int (st, DER_NAME ".replay_steps", s->replay_steps);
   lf_state_put_bytes (st, DER_NAME ".logit_loss_sum", &s->logit_loss_sum, sizeof (double));
@@ -273,16 +270,7 @@ der_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
 {
   (void) ctx;
   Der *s = self;
-  size_t n = 0;
-  const void *data = lf_state_get_bytes (st, DER_NAME ".buffer", &n);
-  if (data == NULL)
-    {
-      g_set_error (error, LF_ERROR, LF_ERROR_INVALID,
-                   DER_NAME ": the checkpoint has no replay buffer (" DER_NAME ".buffer)");
-      return FALSE;
-    }
-  g_autoptr (GBytes) blob = g_bytes_new (data, n);
-  LfReplayBuffer *b = lf_replay_deserialize (blob, error);
+  LfReplayBuffer *b = lf_replay_get_state (st, DER_NAME ".buffer", error);
   if (b == NULL)
     return FALSE;
   if (lf_replay_logit_dim (b) != s->C)

@@ -99,10 +99,7 @@ er_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
 {
   (void) ctx; (void) error;
   Er *s = self;
-  g_autoptr (GBytes) blob = lf_replay_serialize (s->buf);
-  gsize n;
-  const void *data = g_bytes_get_data (blob, &n);
-  lf_state_put_bytes (st, "er.buffer", data, n);
+  lf_replay_put_state (s->buf, st, "er.buffer");
   lf_state_put_int (st, "er.max_size", s->max_size);
   return TRUE;
 }
@@ -112,15 +109,7 @@ er_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
 {
   (void) ctx;
   Er *s = self;
-  size_t n = 0;
-  const void *data = lf_state_get_bytes (st, "er.buffer", &n);
-  if (data == NULL)
-    {
-      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "er: the checkpoint has no replay buffer (er.buffer)");
-      return FALSE;
-    }
-  g_autoptr (GBytes) blob = g_bytes_new (data, n);
-  LfReplayBuffer *b = lf_replay_deserialize (blob, error);
+  LfReplayBuffer *b = lf_replay_get_state (st, "er.buffer", error);
   if (b == NULL)
     return FALSE;
   lf_replay_free (s->buf);

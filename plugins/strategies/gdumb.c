@@ -134,10 +134,7 @@ gdumb_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
 {
   (void) ctx; (void) error;
   Gdumb *s = self;
-  g_autoptr (GBytes) blob = lf_replay_serialize (s->buf);
-  gsize n;
-  const void *data = g_bytes_get_data (blob, &n);
-  lf_state_put_bytes (st, "gdumb.buffer", data, n);
+  lf_replay_put_state (s->buf, st, "gdumb.buffer");
   lf_state_put_bytes (st, "gdumb.seen", s->seen, (size_t) s->n_classes);
   return TRUE;
 }
@@ -147,17 +144,15 @@ gdumb_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
 {
   (void) ctx;
   Gdumb *s = self;
-  size_t n = 0, ns = 0;
-  const void *data = lf_state_get_bytes (st, "gdumb.buffer", &n);
+  size_t ns = 0;
   const void *seen = lf_state_get_bytes (st, "gdumb.seen", &ns);
-  if (data == NULL || seen == NULL || ns != (size_t) s->n_classes)
+  if (seen == NULL || ns != (size_t) s->n_classes)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID,
-                   "gdumb: the checkpoint's memory (gdumb.buffer, gdumb.seen) is missing or has another class count");
+                   "gdumb: the checkpoint's seen classes (gdumb.seen) are missing or have another class count");
       return FALSE;
     }
-  g_autoptr (GBytes) blob = g_bytes_new (data, n);
-  LfReplayBuffer *b = lf_replay_deserialize (blob, error);
+  LfReplayBuffer *b = lf_replay_get_state (st, "gdumb.buffer", error);
   if (b == NULL)
     return FALSE;
   lf_replay_free (s->buf);

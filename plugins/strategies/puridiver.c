@@ -475,10 +475,7 @@ puridiver_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
 {
   (void) ctx; (void) error;
   Puridiver *s = self;
-  g_autoptr (GBytes) blob = lf_replay_serialize (s->buf);
-  gsize n;
-  const void *data = g_bytes_get_data (blob, &n);
-  lf_state_put_bytes (st, "puridiver.buffer", data, n);
+  lf_replay_put_state (s->buf, st, "puridiver.buffer");
   lf_state_put_int (st, "puridiver.evictions", s->evictions);
   lf_state_put_int (st, "puridiver.rejected", s->rejected);
   lf_state_put_int (st, "puridiver.scored", s->scored);
@@ -490,15 +487,7 @@ puridiver_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **erro
 {
   (void) ctx;
   Puridiver *s = self;
-  size_t n = 0;
-  const void *data = lf_state_get_bytes (st, "puridiver.buffer", &n);
-  if (data == NULL)
-    {
-      g_set_error (error, LF_ERROR, LF_ERROR_INVALID, "puridiver: the checkpoint has no memory (puridiver.buffer)");
-      return FALSE;
-    }
-  g_autoptr (GBytes) blob = g_bytes_new (data, n);
-  LfReplayBuffer *b = lf_replay_deserialize (blob, error);
+  LfReplayBuffer *b = lf_replay_get_state (st, "puridiver.buffer", error);
   if (b == NULL)
     return FALSE;
   lf_replay_free (s->buf);

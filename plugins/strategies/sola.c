@@ -414,10 +414,7 @@ sola_save (void *self, LfStrategyCtx *ctx, LfState *st, GError **error)
 {
   (void) ctx; (void) error;
   Sola *s = self;
-  g_autoptr (GBytes) blob = lf_replay_serialize (s->buf);
-  gsize n;
-  const void *data = g_bytes_get_data (blob, &n);
-  lf_state_put_bytes (st, "sola.buffer", data, n);
+  lf_replay_put_state (s->buf, st, "sola.buffer");
   lf_state_put_bytes (st, "sola.learned", s->learned, (size_t) s->C);
   sola_put_array (st, "sola.detected", s->detected);
   sola_put_array (st, "sola.asked", s->asked);
@@ -431,17 +428,15 @@ sola_load (void *self, LfStrategyCtx *ctx, const LfState *st, GError **error)
 {
   (void) ctx;
   Sola *s = self;
-  size_t n = 0, nl = 0;
-  const void *data = lf_state_get_bytes (st, "sola.buffer", &n);
+  size_t nl = 0;
   const void *learned = lf_state_get_bytes (st, "sola.learned", &nl);
-  if (data == NULL || learned == NULL || nl != (size_t) s->C)
+  if (learned == NULL || nl != (size_t) s->C)
     {
       g_set_error (error, LF_ERROR, LF_ERROR_INVALID,
-                   "sola: the checkpoint has no buffer or learned classes for %" G_GINT64_FORMAT " classes", s->C);
+                   "sola: the checkpoint has no learned classes for %" G_GINT64_FORMAT " classes", s->C);
       return FALSE;
     }
-  g_autoptr (GBytes) blob = g_bytes_new (data, n);
-  LfReplayBuffer *b = lf_replay_deserialize (blob, error);
+  LfReplayBuffer *b = lf_replay_get_state (st, "sola.buffer", error);
   if (b == NULL)
     return FALSE;
   lf_replay_free (s->buf);

@@ -50,4 +50,12 @@ GBytes  *lf_replay_serialize (const LfReplayBuffer *b);
 /* NULL with error when blob is not a buffer this version wrote. */
 LfReplayBuffer *lf_replay_deserialize (GBytes *blob, GError **error);
 
+/* ---- Since ABI 1.3: a buffer in a strategy's checkpoint state ---- */
+typedef struct LfState LfState;
+/* Puts the buffer's serialisation into st under key. */
+void            lf_replay_put_state (const LfReplayBuffer *b, LfState *st, const char *key);
+/* The buffer stored under key; NULL with error (LF_ERROR, LF_ERROR_INVALID,
+ * naming the key) when the state has none or it is not a buffer. */
+LfReplayBuffer *lf_replay_get_state (const LfState *st, const char *key, GError **error);
+
 G_END_DECLS
