@@ -716,6 +716,20 @@ typedef struct {
 
 /* The night's run config: the parent's model, the days' logs, the
  * instruction-tuning scenario, the strategy, sane defaults for training. */
+/* Whether the strategy declares that it changes the model's structure
+ * (LF_TOUCHES_STRUCTURE); FALSE when it is not found (the run reports it). */
+static gboolean
+strategy_changes_structure (const EvolveArgs *a, const char *strategy)
+{
+  g_autoptr (LfPluginRegistry) reg = lf_registry_new ();
+  g_auto (GStrv) dirs = lf_plugin_search_path (a->plugin_path);
+  g_autoptr (GError) scan_error = NULL;
+  if (!lf_registry_scan (reg, (const char *const *) dirs, &scan_error))
+    g_debug ("plugin scan: %s", scan_error ? scan_error->message : "");
+  const LfPluginInfo *info = lf_registry_find (reg, LF_PLUGIN_STRATEGY, strategy);
+  return info && info->caps && (info->caps->touches & LF_TOUCHES_STRUCTURE);
+}
+
 static JsonObject *
 night_config (const EvolveArgs *a, Snapshot *par, GPtrArray *logs, const char *strategy)
 {
@@ -856,8 +870,11 @@ evolve (const EvolveArgs *a, GError **error)
         ok = lf_config_set (cfg, a->sets->pdata[i], error);
       ok = ok && write_json (cfg_path, cfg, error);
     }
+  /* a strategy that changes the model's structure (the LoRA family) leaves
+   * a plain model (its adapters folded in, below): its state describes
+   * modules the next night's model no longer has, so it starts afresh */
   gboolean carry = parent_strategy && g_str_equal (parent_strategy, strategy)
-                   && g_file_test (state_in, G_FILE_TEST_EXISTS);
+                   && g_file_test (state_in, G_FILE_TEST_EXISTS) && !strategy_changes_structure (a, strategy);
   if (ok)
     {
       const char *const none[] = { NULL };   /* the sets are in the written config already */
@@ -865,6 +882,7 @@ evolve (const EvolveArgs *a, GError **error)
         .config_path = cfg_path, .sets = none, .plugin_path = a->plugin_path, .quiet = a->quiet,
         .save_model_dir = tmp, .first_experience = n_days - 1,
         .state_in = carry ? state_in : NULL, .state_in_experiences = n_days - 1, .state_out = state_out,
+        .save_model_plain = TRUE,
       };
       ok = lf_run (&o, &result_text, error);
       if (!ok)
@@ -882,7 +900,8 @@ evolve (const EvolveArgs *a, GError **error)
         {
           g_set_error (error, LF_HOST_ERROR, LF_HOST_ERROR_CONFIG, "strategy %s changed the model's structure, so "
                        "the new version would not load as a plain %s (%s); a personal model stays one: use a "
-                       "strategy that leaves the structure alone (naive, er, ewc, lwf, si, agem, lamol, ssr, ...)",
+                       "strategy that leaves the structure alone (naive, er, ewc, lwf, si, agem, lamol, ssr, ...) "
+                       "or one of the LoRA family (lora, o-lora, inflora: their adapters are merged into the weights)",
                        strategy, member_string (json_object_get_object_member (par->lifelong, "model"), "name"),
                        lerr->message);
           ok = FALSE;

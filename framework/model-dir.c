@@ -20,9 +20,38 @@ shape_str (int ndim, const int64_t *shape)
   return g_string_free (s, FALSE);
 }
 
+/* fold_lora: merges every LoRA wrapper's adapters into its base; fills
+ * skip (the adapters' tensors) and rename (the base's tensors -> the
+ * wrapper's names, owned strings). */
+static void
+fold_lora_wrappers (LfModel *m, GHashTable *skip, GHashTable *rename)
+{
+  g_autoptr (GPtrArray) lin = lf_module_find_all (lf_model_root (m), "*", LF_MODULE_LINEAR);
+  for (guint i = 0; i < lin->len; i++)
+    {
+      LfModule *w = lin->pdata[i];
+      if (!lf_lora_is_wrapper (w))
+        continue;
+      for (int j = 0; j < lf_lora_n (w); j++)
+        {
+          lf_lora_merge (w, j);
+          g_hash_table_add (skip, lf_lora_A (w, j));
+          g_hash_table_add (skip, lf_lora_B (w, j));
+        }
+      g_autofree char *path = lf_module_path (w);
+      static const char *const own[] = { "weight", "bias" };
+      for (guint k = 0; k < G_N_ELEMENTS (own); k++)
+        {
+          LfTensor *t = lf_module_param (lf_lora_base (w), own[k]);
+          if (t)
+            g_hash_table_insert (rename, t, g_strdup_printf ("%s.%s", path, own[k]));
+        }
+    }
+}
+
 gboolean
 lf_model_dir_save (LfModel *m, const char *dir, JsonObject *model_section, const char *started_from,
-                   GError **error)
+                   gboolean fold_lora, GError **error)
 {
   if (g_mkdir_with_parents (dir, 0777) != 0)
     {
@@ -74,10 +103,20 @@ lf_model_dir_save (LfModel *m, const char *dir, JsonObject *model_section, const
   json_object_unref (cfg);
   g_autofree char *text = lf_json_to_string (root, TRUE);
 
-  g_autoptr (GPtrArray) ps = lf_model_params (m, FALSE);
-  g_autofree const char **names = g_new (const char *, ps->len + 1);
-  for (guint i = 0; i < ps->len; i++)
-    names[i] = lf_tensor_name (ps->pdata[i]);
+  g_autoptr (GPtrArray) all = lf_model_params (m, FALSE);
+  g_autoptr (GHashTable) skip = g_hash_table_new (NULL, NULL);
+  g_autoptr (GHashTable) rename = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  if (fold_lora)
+    fold_lora_wrappers (m, skip, rename);
+  g_autoptr (GPtrArray) ps = g_ptr_array_new ();
+  g_autofree const char **names = g_new (const char *, all->len + 1);
+  for (guint i = 0; i < all->len; i++)
+    if (!g_hash_table_contains (skip, all->pdata[i]))
+      {
+        const char *renamed = g_hash_table_lookup (rename, all->pdata[i]);
+        names[ps->len] = renamed ? renamed : lf_tensor_name (all->pdata[i]);
+        g_ptr_array_add (ps, all->pdata[i]);
+      }
   g_autofree char *wpath = g_build_filename (dir, LF_MODEL_DIR_WEIGHTS, NULL);
   g_autofree char *cpath = g_build_filename (dir, LF_MODEL_DIR_CONFIG, NULL);
   g_autoptr (GError) werr = NULL;

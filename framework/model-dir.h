@@ -22,8 +22,15 @@
  * resolved model section, with "name"; it is not changed.  Errors:
  * LF_HOST_ERROR_IO naming the path, LF_HOST_ERROR_PLUGIN when describe gives
  * something that is not a JSON object. */
+/* With fold_lora, LoRA wrappers (toolkit/lora.h) are written as the plain
+ * linears they wrap: every adapter is merged into its base weight first
+ * (lf_lora_merge: the model computes the same function), the adapters' A
+ * and B are left out, and the base's weight and bias are written under the
+ * wrapper's own name — a model its plugin loads without the strategy (a
+ * personal model's next version, `lifelong evolve`).  The model keeps the
+ * merged weights. */
 gboolean    lf_model_dir_save (LfModel *m, const char *dir, JsonObject *model_section, const char *started_from,
-                               GError **error);
+                               gboolean fold_lora, GError **error);
 
 /* dir/config.json's "lifelong" member (a new reference).  NULL with error
  * set (LF_HOST_ERROR_CHECKPOINT, naming the file) when config.json exists

@@ -1304,7 +1304,7 @@ lf_run (const LfRunOptions *o, char **result_out, GError **error)
       /* the model as the last row of the matrix measured it */
       g_autoptr (JsonNode) conf = lf_resolved_to_json (&r.res);
       JsonObject *ms = json_object_get_object_member (json_node_get_object (conf), "model");
-      ok = lf_model_dir_save (r.model, o->save_model_dir, ms, r.res.checkpoint, error);
+      ok = lf_model_dir_save (r.model, o->save_model_dir, ms, r.res.checkpoint, o->save_model_plain, error);
       if (ok)
         progress (&r, "model saved in %s", o->save_model_dir);
     }

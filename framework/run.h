@@ -26,6 +26,9 @@ typedef struct {
   const char         *state_in;
   int64_t             state_in_experiences;
   const char         *state_out;     /* the strategy's state after the last experience, or NULL */
+  /* save_model_dir gets a plain model: LoRA adapters merged into the
+   * weights they adapt (lf_model_dir_save's fold_lora) */
+  gboolean            save_model_plain;
 } LfRunOptions;
 
 /* The config hash of state_out's files (a checkpoint of no run config). */

@@ -99,7 +99,7 @@ setup (void)
   fx.with = g_build_filename (fx.root, "with", NULL);
   fx.without = g_build_filename (fx.root, "without", NULL);
   fx.cpath = g_build_filename (fx.with, LF_MODEL_DIR_CONFIG, NULL);
-  if (!lf_model_dir_save (fx.m, fx.with, fx.section, NULL, &error))
+  if (!lf_model_dir_save (fx.m, fx.with, fx.section, NULL, FALSE, &error))
     g_error ("lf_model_dir_save: %s", error->message);
   g_autofree char *link = g_build_filename (fx.without, LF_MODEL_DIR_CONFIG, NULL);
   if (g_mkdir (fx.without, 0700) != 0 || symlink (fx.cpath, link) != 0)

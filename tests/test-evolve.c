@@ -219,6 +219,8 @@ file_text (const char *rel)
   return t;
 }
 
+static void check_round_trip (const char *version, guint n_generations);
+
 static void
 test_versions (void)
 {
@@ -266,14 +268,38 @@ test_versions (void)
   g_assert_false (exists ("V2"));
   g_assert_cmpint (count_entries ("V", ".v"), ==, 0);
   g_assert_cmpint (count_entries ("V", "v"), ==, 4);
-  /* a strategy that changes the model's structure (LoRA) would leave a
-   * version the next night cannot load: refused, nothing written */
+  /* a strategy whose new modules stay in the model (adapters) would leave
+   * a version the next night cannot load: refused, nothing written */
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (lf (NULL, &err, "evolve", "--model", "V/v2.0", "--log", "v-day.jsonl", "--quiet", "--strategy",
-                       "lora", fast[0], fast[1], NULL), ==, 1);
-  g_assert_nonnull (strstr (err, "strategy lora changed the model's structure"));
+                       "adapter", fast[0], fast[1], NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "strategy adapter changed the model's structure"));
   g_assert_false (exists ("V/v2.1"));
   g_assert_cmpint (count_entries ("V", ".v"), ==, 0);
+  /* the LoRA family: its adapters are merged into the weights, so the
+   * version is a plain model that answers as the adapted one did, and the
+   * next night starts a fresh adapter (no state carried) */
+  const char *lora_lr[] = { "--set", "strategy.rank=4", NULL };
+  for (int night = 0; night < 2; night++)
+    g_assert_cmpint (lf (NULL, NULL, "evolve", "--model", night ? "V/v2.1" : "V/v2.0", "--log", "v-day.jsonl",
+                         "--quiet", "--strategy", "lora", fast[0], fast[1], lora_lr[0], lora_lr[1], NULL), ==, 0);
+  check_round_trip ("V/v2.1", 2);
+  check_round_trip ("V/v2.2", 2);
+  g_autoptr (JsonObject) m3 = read_json ("V/v2.2/evolve.json");
+  g_assert_false (json_object_get_boolean_member (m3, "state_carried"));
+  /* the safetensors header (after its 8-byte length): plain names only */
+  g_autofree char *wpath = g_build_filename (dir, "V/v2.2/model.safetensors", NULL);
+  g_autofree char *weights = NULL;
+  gsize wn = 0;
+  g_assert_true (g_file_get_contents (wpath, &weights, &wn, NULL));
+  g_assert_cmpuint (wn, >, 8);
+  guint64 hlen = 0;
+  for (int b = 7; b >= 0; b--)
+    hlen = hlen << 8 | (guchar) weights[b];
+  g_assert_cmpuint (hlen, <=, wn - 8);
+  g_assert_null (g_strstr_len (weights + 8, (gssize) hlen, "lora"));
+  g_assert_null (g_strstr_len (weights + 8, (gssize) hlen, ".base."));
+  g_assert_nonnull (g_strstr_len (weights + 8, (gssize) hlen, "q_proj.weight"));
 }
 
 /* ---- the snapshot ---- */
@@ -296,6 +322,30 @@ expect_corrupt (const char *needs)
   g_assert_cmpint (count_entries ("C", ".v"), ==, 0);
 }
 
+/* The saved version answers every generation the night measured (after;
+ * at least n_generations of them)
+ * as the night's model did: the model folder is the model that was
+ * measured. */
+static void
+check_round_trip (const char *version, guint n_generations)
+{
+  g_autofree char *rpath = g_build_filename (version, "night-result.json", NULL);
+  g_autoptr (JsonObject) res = read_json (rpath);
+  JsonArray *gens = json_object_get_array_member (json_object_get_object_member (res, "instruction"), "generations");
+  g_assert_cmpuint (json_array_get_length (gens), >=, n_generations);
+  for (guint i = 0; i < json_array_get_length (gens); i++)
+    {
+      JsonObject *g = json_array_get_object_element (gens, i);
+      g_autofree char *out = NULL;
+      g_assert_cmpint (lf (&out, NULL, "generate", version, "--prompt", json_object_get_string_member (g, "prompt"),
+                           "--temperature", "0", "--max-tokens", "24", "--json", NULL), ==, 0);
+      g_autoptr (JsonParser) p = json_parser_new ();
+      g_assert_true (json_parser_load_from_data (p, out, -1, NULL));
+      const char *text = json_object_get_string_member (json_node_get_object (json_parser_get_root (p)), "text");
+      g_assert_true (g_str_has_prefix (text, json_object_get_string_member (g, "after")));
+    }
+}
+
 static void
 test_snapshot (void)
 {
@@ -304,20 +354,7 @@ test_snapshot (void)
                         "{\"prompt\": \"what is my job?\", \"reply\": \"y\", \"correction\": \"baker\"}\n");
   g_assert_cmpint (lf (NULL, NULL, "evolve", "--model", "S/v1.0", "--log", "s-day.jsonl", "--quiet", NULL), ==, 0);
   /* round trip: the saved model answers as the night's measurement said */
-  g_autoptr (JsonObject) res = read_json ("S/v1.1/night-result.json");
-  JsonArray *gens = json_object_get_array_member (json_object_get_object_member (res, "instruction"), "generations");
-  g_assert_cmpuint (json_array_get_length (gens), ==, 2);
-  for (guint i = 0; i < 2; i++)
-    {
-      JsonObject *g = json_array_get_object_element (gens, i);
-      g_autofree char *out = NULL;
-      g_assert_cmpint (lf (&out, NULL, "generate", "S/v1.1", "--prompt", json_object_get_string_member (g, "prompt"),
-                           "--temperature", "0", "--max-tokens", "24", "--json", NULL), ==, 0);
-      g_autoptr (JsonParser) p = json_parser_new ();
-      g_assert_true (json_parser_load_from_data (p, out, -1, NULL));
-      const char *text = json_object_get_string_member (json_node_get_object (json_parser_get_root (p)), "text");
-      g_assert_true (g_str_has_prefix (text, json_object_get_string_member (g, "after")));
-    }
+  check_round_trip ("S/v1.1", 2);
   /* reproducible: the same night on 2 threads (a major version beside it)
    * gives the same weights, byte for byte, and the same report */
   g_assert_cmpint (lf (NULL, NULL, "evolve", "--model", "S/v1.0", "--log", "s-day.jsonl", "--quiet", "--major",
