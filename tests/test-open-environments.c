@@ -505,6 +505,8 @@ test_config_errors (void)
                "strategy.robust", "yes", NULL);
   run_refused ("e-pd-by-class", "{\"name\": \"puridiver\", \"split_by_class\": 2}", FIXED, NULL,
                "strategy.split_by_class", "2", NULL);
+  run_refused ("e-pd-split-test", "{\"name\": \"puridiver\", \"split_test\": \"aic\"}", FIXED, NULL,
+               "strategy.split_test", "aic", NULL);
   g_autofree char *n5 = g_strconcat (ci, "\"label_noise\": {\"type\": \"symmetric\", \"rate\": 0.2, \"seed\": 1}}", NULL);
   run_refused ("e-noise-key", "{\"name\": \"naive\"}", n5, NULL, "scenario.label_noise.seed", NULL);
 }

@@ -141,6 +141,114 @@ test_relabel_rule (void)
     g_assert_cmpint (kind[i], ==, PURIDIVER_UNLABELED);
 }
 
+/* The bimodality criteria on the well-separated list of test_gmm_bimodal,
+ * whose fit is known exactly: Ashman's D and the BIC gain by hand. */
+static void
+test_bimodal_separated (void)
+{
+  const double x[6] = { 2.3, 0.1, 2.1, 0.2, 2.2, 0.3 };
+  double p[6], stat;
+  PuridiverGmm g;
+  g_assert_true (puridiver_gmm_fit (x, 6, p, &g));
+  /* each component: variance v = (2/3) (1/22)^2 + reg, means 1/22 apart from 21/22 */
+  const double v = (2.0 / 3.0) / (22.0 * 22.0) + PURIDIVER_GMM_REG;
+  const double d = G_SQRT2 * (20.0 / 22.0) / sqrt (2 * v);
+  g_assert_cmpfloat_with_epsilon (puridiver_ashman_d (&g), d, 1e-9);
+  g_assert_cmpfloat (d, >, 20);
+  g_assert_true (puridiver_bimodal (x, 6, &g, PURIDIVER_SPLIT_ASHMAN, &stat));
+  g_assert_cmpfloat_with_epsilon (stat, d, 1e-9);
+  /* scaled values 0, 1/22, 2/22 and 20/22, 21/22, 1: one Gaussian has mean
+   * 1/2 and q = sum of squared deviations = 2 (0.5^2 + (10/22)^2 + (9/22)^2);
+   * the mixture, weight 1/2 each, the other component's density negligible
+   * (exp(-197) relative), has within-group squares 6 (v - reg) */
+  const double q = 2 * (0.25 + 100.0 / 484 + 81.0 / 484), v1 = q / 6 + PURIDIVER_GMM_REG;
+  const double ll1 = -3 * log (2 * G_PI * v1) - 0.5 * q / v1;
+  const double ll2 = 6 * log (0.5) - 3 * log (2 * G_PI * v) - 3 * (v - PURIDIVER_GMM_REG) / v;
+  const double gain = (2 * log (6.0) - 2 * ll1) - (5 * log (6.0) - 2 * ll2);
+  g_assert_cmpfloat_with_epsilon (puridiver_bic_gain (x, 6, &g), gain, 1e-9);
+  g_assert_cmpfloat (gain, >, 10);
+  g_assert_true (puridiver_bimodal (x, 6, &g, PURIDIVER_SPLIT_BIC, &stat));
+  g_assert_cmpfloat_with_epsilon (stat, gain, 1e-9);
+  g_assert_true (puridiver_bimodal (x, 6, &g, PURIDIVER_SPLIT_NONE, &stat));
+  g_assert_cmpfloat (stat, ==, 0);
+  /* the split goes ahead under either test: the three large losses are noisy */
+  const int32_t labels[6] = { 0, 0, 0, 0, 0, 0 };
+  double prob[12];
+  for (int i = 0; i < 6; i++)
+    prob[2 * i] = 0.4, prob[2 * i + 1] = 0.6;
+  int32_t target[6];
+  uint8_t kind[6];
+  gboolean one = TRUE;
+  for (int test = PURIDIVER_SPLIT_BIC; test <= PURIDIVER_SPLIT_ASHMAN; test++)
+    {
+      g_assert_cmpint (puridiver_robust_split_tested (x, prob, labels, 6, 2, 0.5, test, target, kind, NULL, &one),
+                       ==, 3);
+      g_assert_false (one);
+      for (int i = 0; i < 6; i++)
+        g_assert_cmpint (kind[i], ==, x[i] > 1 ? PURIDIVER_RELABELED : PURIDIVER_CLEAN);
+    }
+}
+
+/* One mode.  Symmetric (21 normal quantiles): both tests say one.  Skewed
+ * like a memory's losses at low noise (30 exponential quantiles): the
+ * mixture still cuts a high-loss tail off, BIC prefers it (a skewed
+ * Gaussian is not one Gaussian), Ashman's D stays below 2.  Then the
+ * tested split keeps every label; "none" is the untested split exactly. */
+static void
+test_bimodal_one_mode (void)
+{
+  const double z[21] = { -1.9808, -1.4652, -1.1798, -0.9674, -0.7916, -0.6375, -0.4972, -0.3661, -0.2410, -0.1196, 0,
+                         0.1196,  0.2410,  0.3661,  0.4972,  0.6375,  0.7916,  0.9674,  1.1798,  1.4652,  1.9808 };
+  double p[30], stat;
+  PuridiverGmm g;
+  g_assert_true (puridiver_gmm_fit (z, 21, p, &g));
+  g_assert_false (puridiver_bimodal (z, 21, &g, PURIDIVER_SPLIT_ASHMAN, &stat));
+  g_assert_cmpfloat_with_epsilon (stat, G_SQRT2 * (g.mean[1] - g.mean[0]) / sqrt (g.var[0] + g.var[1]), 1e-12);
+  g_assert_cmpfloat (stat, <, 2);
+  g_assert_false (puridiver_bimodal (z, 21, &g, PURIDIVER_SPLIT_BIC, &stat));
+  g_assert_cmpfloat (stat, <, 0);
+
+  double x[30];
+  for (int i = 0; i < 30; i++)
+    x[i] = -log (1 - (i + 0.5) / 30);
+  g_assert_true (puridiver_gmm_fit (x, 30, p, &g));
+  g_assert_true (puridiver_bimodal (x, 30, &g, PURIDIVER_SPLIT_BIC, &stat));
+  g_assert_cmpfloat (stat, >, 0);
+  g_assert_false (puridiver_bimodal (x, 30, &g, PURIDIVER_SPLIT_ASHMAN, &stat));
+  g_assert_cmpfloat (stat, >, 1.5);
+  g_assert_cmpfloat (stat, <, 2);
+
+  int32_t labels[30], target[30], target0[30];
+  uint8_t kind[30], kind0[30];
+  double prob[60], pc[30], pc0[30];
+  for (int i = 0; i < 30; i++)
+    {
+      labels[i] = 0;
+      prob[2 * i] = 0.3, prob[2 * i + 1] = 0.7;
+    }
+  gboolean one = FALSE;
+  int64_t k0 = puridiver_robust_split (x, prob, labels, 30, 2, 0.5, target0, kind0, pc0);
+  g_assert_cmpint (k0, >=, 5);   /* the tail the untested mixture cuts off */
+  g_assert_cmpint (puridiver_robust_split_tested (x, prob, labels, 30, 2, 0.5, PURIDIVER_SPLIT_NONE, target, kind, pc,
+                                                  &one), ==, k0);
+  g_assert_false (one);
+  g_assert_cmpmem (target, sizeof target, target0, sizeof target0);
+  g_assert_cmpmem (kind, sizeof kind, kind0, sizeof kind0);
+  g_assert_cmpmem (pc, sizeof pc, pc0, sizeof pc0);
+  g_assert_cmpint (puridiver_robust_split_tested (x, prob, labels, 30, 2, 0.5, PURIDIVER_SPLIT_BIC, target, kind, pc,
+                                                  &one), ==, k0);
+  g_assert_false (one);
+  g_assert_cmpint (puridiver_robust_split_tested (x, prob, labels, 30, 2, 0.5, PURIDIVER_SPLIT_ASHMAN, target, kind,
+                                                  pc, &one), ==, 0);
+  g_assert_true (one);
+  for (int i = 0; i < 30; i++)
+    {
+      g_assert_cmpint (kind[i], ==, PURIDIVER_CLEAN);
+      g_assert_cmpint (target[i], ==, 0);
+      g_assert_cmpfloat (pc[i], ==, 1);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -148,5 +256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/puridiver/gmm/bimodal", test_gmm_bimodal);
   g_test_add_func ("/puridiver/gmm/fixed-point", test_gmm_fixed_point);
   g_test_add_func ("/puridiver/relabel", test_relabel_rule);
+  g_test_add_func ("/puridiver/bimodal/separated", test_bimodal_separated);
+  g_test_add_func ("/puridiver/bimodal/one-mode", test_bimodal_one_mode);
   return g_test_run ();
 }

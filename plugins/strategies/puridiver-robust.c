@@ -109,12 +109,96 @@ puridiver_gmm_fit (const double *x, int64_t n, double *p_low, PuridiverGmm *fit)
   return TRUE;
 }
 
+double
+puridiver_ashman_d (const PuridiverGmm *g)
+{
+  return G_SQRT2 * fabs (g->mean[1] - g->mean[0]) / sqrt (g->var[0] + g->var[1]);
+}
+
+double
+puridiver_bic_gain (const double *x, int64_t n, const PuridiverGmm *g)
+{
+  double lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < n; i++)
+    {
+      lo = MIN (lo, x[i]);
+      hi = MAX (hi, x[i]);
+    }
+  if (n < 2 || !(hi - lo > 1e-12))
+    return 0;
+  double m = 0, q = 0;
+  for (int64_t i = 0; i < n; i++)
+    m += (x[i] - lo) / (hi - lo);
+  m /= (double) n;
+  for (int64_t i = 0; i < n; i++)
+    {
+      double d = (x[i] - lo) / (hi - lo) - m;
+      q += d * d;
+    }
+  double v = q / (double) n + PURIDIVER_GMM_REG;
+  double ll1 = -0.5 * (double) n * log (2 * G_PI * v) - 0.5 * q / v;
+  double ll2 = 0;
+  for (int64_t i = 0; i < n; i++)
+    {
+      double u = (x[i] - lo) / (hi - lo);
+      double s = g->weight[0] * puridiver_gauss (u, g->mean[0], g->var[0])
+                 + g->weight[1] * puridiver_gauss (u, g->mean[1], g->var[1]);
+      ll2 += log (s > 0 ? s : DBL_MIN);
+    }
+  double ln = log ((double) n);
+  return (2 * ln - 2 * ll1) - (5 * ln - 2 * ll2);
+}
+
+gboolean
+puridiver_bimodal (const double *x, int64_t n, const PuridiverGmm *g, int test, double *stat)
+{
+  double v = 0;
+  gboolean two = TRUE;
+  if (test == PURIDIVER_SPLIT_BIC)
+    {
+      v = puridiver_bic_gain (x, n, g);
+      two = v > 0;
+    }
+  else if (test == PURIDIVER_SPLIT_ASHMAN)
+    {
+      v = puridiver_ashman_d (g);
+      two = v > 2;
+    }
+  if (stat)
+    *stat = v;
+  return two;
+}
+
 int64_t
 puridiver_robust_split (const double *loss, const double *prob, const int32_t *labels, int64_t n,
                         int64_t C, double threshold, int32_t *target, uint8_t *kind, double *p_clean)
 {
+  return puridiver_robust_split_tested (loss, prob, labels, n, C, threshold, PURIDIVER_SPLIT_NONE, target, kind,
+                                        p_clean, NULL);
+}
+
+int64_t
+puridiver_robust_split_tested (const double *loss, const double *prob, const int32_t *labels, int64_t n,
+                               int64_t C, double threshold, int split_test, int32_t *target, uint8_t *kind,
+                               double *p_clean, gboolean *unimodal)
+{
   g_autofree double *pc = g_new (double, MAX (n, 1));
-  puridiver_gmm_fit (loss, n, pc, NULL);
+  PuridiverGmm fit;
+  gboolean varies = puridiver_gmm_fit (loss, n, pc, &fit);
+  gboolean one = varies && split_test != PURIDIVER_SPLIT_NONE && !puridiver_bimodal (loss, n, &fit, split_test, NULL);
+  if (unimodal)
+    *unimodal = one;
+  if (one)
+    {
+      for (int64_t i = 0; i < n; i++)
+        {
+          if (p_clean)
+            p_clean[i] = 1;
+          target[i] = labels[i];
+          kind[i] = PURIDIVER_CLEAN;
+        }
+      return 0;
+    }
   g_autofree int64_t *noisy = g_new (int64_t, MAX (n, 1));
   g_autofree double *unc = g_new (double, MAX (n, 1));
   g_autofree int32_t *pred = g_new (int32_t, MAX (n, 1));

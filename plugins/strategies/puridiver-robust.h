@@ -34,6 +34,34 @@ typedef struct {
  * then (no split), TRUE otherwise. */
 gboolean puridiver_gmm_fit (const double *x, int64_t n, double *p_low, PuridiverGmm *fit);
 
+/* Whether a fitted two-component mixture has two modes at all
+ * (docs/open-environments.md, "split_test"): at low noise the memory's
+ * losses are one skewed mode, and a mixture fitted to them still cuts its
+ * high-loss tail off as "noisy". */
+enum {
+  PURIDIVER_SPLIT_NONE = 0,   /* always split (PuriDivER's code) */
+  PURIDIVER_SPLIT_BIC = 1,    /* two modes when the 2-component BIC is lower than the 1-component one */
+  PURIDIVER_SPLIT_ASHMAN = 2, /* two modes when Ashman's D of the fit exceeds 2 */
+};
+
+/* Ashman's D of a fit: sqrt(2) |mean[1] - mean[0]| / sqrt(var[0] + var[1])
+ * (the variances as fitted, PURIDIVER_GMM_REG included); D > 2 is the
+ * standard criterion for a clean separation of two Gaussians. */
+double puridiver_ashman_d (const PuridiverGmm *g);
+
+/* BIC(1 component) - BIC(2 components) of x[0..n) scaled to [0, 1] by its
+ * minimum and maximum as puridiver_gmm_fit scales it, with BIC = k ln n -
+ * 2 log L, k = 2 parameters for one Gaussian (its mean and variance, the
+ * variance with PURIDIVER_GMM_REG added like the mixture's) and 5 for the
+ * mixture *g (as puridiver_gmm_fit returns it).  Positive: the mixture is
+ * preferred.  0 when the values do not vary or n < 2. */
+double puridiver_bic_gain (const double *x, int64_t n, const PuridiverGmm *g);
+
+/* Whether the fit *g of x[0..n) has two modes under test
+ * (PURIDIVER_SPLIT_*; NONE: always TRUE).  Writes the statistic (D, or the
+ * BIC gain; 0 for NONE) to *stat when not NULL. */
+gboolean puridiver_bimodal (const double *x, int64_t n, const PuridiverGmm *g, int test, double *stat);
+
 /* What becomes of a memory sample's label in the robust step. */
 enum {
   PURIDIVER_CLEAN = 0,     /* trained with its own label */
@@ -55,3 +83,12 @@ enum {
  * p_clean[i] when not NULL; returns the number of noisy samples. */
 int64_t puridiver_robust_split (const double *loss, const double *prob, const int32_t *labels, int64_t n,
                                 int64_t C, double threshold, int32_t *target, uint8_t *kind, double *p_clean);
+
+/* puridiver_robust_split with a bimodality test first (PURIDIVER_SPLIT_*):
+ * when the loss mixture fails it, every sample is clean (its own label,
+ * p_clean 1) and 0 is returned; *unimodal (when not NULL) is set TRUE
+ * then, FALSE otherwise.  PURIDIVER_SPLIT_NONE is puridiver_robust_split
+ * exactly. */
+int64_t puridiver_robust_split_tested (const double *loss, const double *prob, const int32_t *labels, int64_t n,
+                                       int64_t C, double threshold, int split_test, int32_t *target, uint8_t *kind,
+                                       double *p_clean, gboolean *unimodal);

@@ -47,6 +47,7 @@ typedef struct {
   gboolean robust, by_class;
   int64_t  robust_every;
   double   threshold;
+  int      split_test; /* PURIDIVER_SPLIT_* */
   int32_t *target;     /* (capacity) */
   uint8_t *kind;       /* (capacity) */
   int64_t  split_step; /* step + 1 of the last split, 0: none yet */
@@ -54,6 +55,7 @@ typedef struct {
   int64_t  evictions, rejected, scored;
   int64_t  splits, split_counts[3];   /* the last split's clean / relabelled / unlabelled */
   int64_t  relabeled_rows, unlabeled_rows;
+  int64_t  mixtures, unimodal;        /* loss mixtures fitted, and those split_test found one mode in */
 } Puridiver;
 
 static const LfParam puridiver_params[] = {
@@ -80,6 +82,10 @@ static const LfParam puridiver_params[] = {
   { "relabel_threshold", LF_PARAM_FLOAT, "0", 0, 1, NULL,
     "a noisy sample is relabelled when the model's largest probability reaches this; 0: when it falls in the "
     "low-uncertainty component of a second Gaussian mixture over the noisy part (the paper)" },
+  { "split_test", LF_PARAM_STRING, "\"ashman\"", 0, 0, "none|bic|ashman",
+    "whether a loss mixture has two modes at all before it splits (else all its samples stay clean): ashman, "
+    "Ashman's D of the two components above 2; bic, the mixture's BIC below one Gaussian's; none, always split "
+    "(PuriDivER's code, the behaviour of 0.1.x)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -103,6 +109,10 @@ puridiver_create (const LfParams *p, LfStrategyCtx *ctx, GError **error)
   s->robust_every = lf_params_get_int (p, "robust_every");
   s->by_class = lf_params_get_bool (p, "split_by_class");
   s->threshold = lf_params_get_float (p, "relabel_threshold");
+  const char *test = lf_params_get_string (p, "split_test");
+  s->split_test = g_str_equal (test, "bic")      ? PURIDIVER_SPLIT_BIC
+                  : g_str_equal (test, "ashman") ? PURIDIVER_SPLIT_ASHMAN
+                                                 : PURIDIVER_SPLIT_NONE;
   s->C = C;
   s->target = g_new0 (int32_t, s->capacity);
   s->kind = g_new0 (uint8_t, s->capacity);
@@ -333,8 +343,14 @@ puridiver_split (Puridiver *s, LfStrategyCtx *ctx)
       s->stamp[j] = step;
     }
   s->scored += n;
+  gboolean one = FALSE;
   if (!s->by_class)
-    puridiver_robust_split (loss, prob, labels, n, s->C, s->threshold, s->target, s->kind, NULL);
+    {
+      puridiver_robust_split_tested (loss, prob, labels, n, s->C, s->threshold, s->split_test, s->target, s->kind,
+                                     NULL, &one);
+      s->mixtures++;
+      s->unimodal += one;
+    }
   else
     {
       /* each class's samples apart: a class the model has forgotten has
@@ -360,7 +376,9 @@ puridiver_split (Puridiver *s, LfStrategyCtx *ctx)
               }
           if (m == 0)
             continue;
-          puridiver_robust_split (l, pr, lab, m, s->C, s->threshold, tg, kd, NULL);
+          puridiver_robust_split_tested (l, pr, lab, m, s->C, s->threshold, s->split_test, tg, kd, NULL, &one);
+          s->mixtures++;
+          s->unimodal += one;
           for (int64_t a = 0; a < m; a++)
             {
               s->target[slot[a]] = tg[a];
@@ -453,6 +471,8 @@ puridiver_report (void *self, LfStrategyCtx *ctx)
       lf_ctx_report_number (ctx, "robust_unlabeled", (double) s->split_counts[PURIDIVER_UNLABELED]);
       lf_ctx_report_number (ctx, "robust_relabeled_rows", (double) s->relabeled_rows);
       lf_ctx_report_number (ctx, "robust_unlabeled_rows", (double) s->unlabeled_rows);
+      lf_ctx_report_number (ctx, "robust_mixtures", (double) s->mixtures);
+      lf_ctx_report_number (ctx, "robust_unimodal", (double) s->unimodal);
       /* the last split, slot by slot: [sample id, stored label, label replayed (-1: none)] */
       g_autoptr (GString) sp = g_string_new ("[");
       const int64_t *ids = lf_replay_ids (s->buf);
