@@ -8,15 +8,18 @@
 # host), mean ± std over seeds.
 #
 #   bash benchmarks/run-noisy.sh           # JOBS=2
+#   MATRIX=benchmarks/noisy-symmetric.json OUT=build/bench/noisy-symmetric bash benchmarks/run-noisy.sh
+#                                          # the symmetric cells only, split_test ashman / bic
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 JOBS=${JOBS:-2}
+MATRIX=${MATRIX:-benchmarks/noisy.json}
 OUT=${OUT:-$BUILD/bench/noisy}
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
 ninja -C "$BUILD" >/dev/null
 exe=$BUILD/framework/lifelong
-"$exe" matrix benchmarks/noisy.json --out "$OUT" -j "$JOBS" --quiet
+"$exe" matrix "$MATRIX" --out "$OUT" -j "$JOBS" --quiet
 "$exe" report "$OUT" --out "$OUT-report" >/dev/null
 /usr/bin/python3 - "$OUT" <<'PY'
 import glob, json, os, statistics, sys
@@ -30,6 +33,8 @@ for p in sorted(glob.glob(os.path.join(sys.argv[1], "cells", "*", "result.json")
     name = st["name"]
     if st.get("robust") is False:
         name += " (robust: false)"
+    if "split_test" in st:
+        name += f" (split_test: {st['split_test']})"
     if st.get("stream_in_batch") is False:
         name += " (stream_in_batch: false)"
     rows.setdefault((n["type"], n["rate"], name), []).append(r)
