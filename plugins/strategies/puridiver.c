@@ -85,7 +85,7 @@ static const LfParam puridiver_params[] = {
   { "split_test", LF_PARAM_STRING, "\"ashman\"", 0, 0, "none|bic|ashman",
     "whether a loss mixture has two modes at all before it splits (else all its samples stay clean): ashman, "
     "Ashman's D of the two components above 2; bic, the mixture's BIC below one Gaussian's; none, always split "
-    "(PuriDivER's code, the behaviour of 0.1.x)" },
+    "(PuriDivER's code, the behaviour of 0.2.0)" },
   { NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -563,7 +563,7 @@ lf_plugin_query (void)
     LF_PLUGIN_INFO_HEADER,
     .kind = LF_PLUGIN_STRATEGY,
     .name = "puridiver",
-    .version = "0.2.0",
+    .version = "0.3.0",
     .summary = "PuriDivER: class-balanced replay that evicts by loss (purity) and feature similarity "
                "(diversity), and replays the memory's noisy part relabelled or unlabelled (Bang et al., \"Online Continual Learning on a Contaminated Data Stream "
                "with Blurry Task Boundaries\", CVPR 2022)",
