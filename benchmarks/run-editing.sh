@@ -4,7 +4,7 @@
 # trained once into the model cache, $LIFELONG_CACHE), then 100 edits
 # with ft-l, ft-ewc (three strengths), grace, wise (three variants),
 # wise-retrieve (two) and ft-l with 0 steps (the unedited model), measured
-# after 1, 10 and 100 edits; then the report and
+# after 1, 10 and 100 edits, seeds 0, 1, 2; then the report and
 # a table of the base model's knowledge-base accuracy and Rel / Gen / Loc
 # with time per edit.
 #
@@ -40,10 +40,21 @@ print(f"base model: knowledge-base token accuracy {base['kb_token_accuracy']:.4f
       f"exact match {base['kb_exact_match']:.4f} ({base['kb_samples']} texts); "
       f"before editing: reliability {base['reliability']:.4f}, generalization {base['generalization']:.4f}")
 print()
-print("| method | T | Rel | Gen | Loc | score | Rel (exact) | Gen (exact) | s / edit |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+# one row per method and T: the mean over seeds, "± sd" when there are several
+groups = {}
 for label, pt in rows:
-    print(f"| {label} | {pt['edits']} | {pt['reliability']:.4f} | {pt['generalization']:.4f} | "
-          f"{pt['locality']:.4f} | {pt['score']:.4f} | {pt['reliability_exact']:.4f} | "
-          f"{pt['generalization_exact']:.4f} | {pt['time_per_edit_s']:.3f} |")
+    groups.setdefault((label, pt['edits']), []).append(pt)
+def cell(pts, key, digits=4):
+    v = [p[key] for p in pts]
+    m = sum(v) / len(v)
+    if len(v) < 2:
+        return f"{m:.{digits}f}"
+    sd = (sum((x - m) ** 2 for x in v) / (len(v) - 1)) ** 0.5
+    return f"{m:.{digits}f} ± {sd:.{digits}f}"
+print("| method | T | seeds | Rel | Gen | Loc | score | Rel (exact) | Gen (exact) | s / edit |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for (label, T), pts in groups.items():
+    print(f"| {label} | {T} | {len(pts)} | {cell(pts, 'reliability')} | {cell(pts, 'generalization')} | "
+          f"{cell(pts, 'locality')} | {cell(pts, 'score')} | {cell(pts, 'reliability_exact')} | "
+          f"{cell(pts, 'generalization_exact')} | {cell(pts, 'time_per_edit_s', 3)} |")
 PY
