@@ -338,6 +338,8 @@ accuracy (SkillLib *s, LfStrategyCtx *ctx, const GArray *ids, const LfReal *w, c
 {
   if (ids->len == 0)
     return 0;
+  if (w)
+    slot_set (s, w);   /* once: library_predict is not called then */
   int64_t right = 0;
   for (guint at = 0; at < ids->len; at += SL_CHUNK)
     {
@@ -346,10 +348,7 @@ accuracy (SkillLib *s, LfStrategyCtx *ctx, const GArray *ids, const LfReal *w, c
       LfBatch *b = lf_ctx_batch (ctx, &g_array_index (ids, int64_t, at), n);
       int32_t *pred = lf_scope_alloc ((size_t) n * sizeof (int32_t));
       if (w)
-        {
-          slot_set (s, w);
-          predict_rows (ctx, b, allowed, NULL, 0, pred);
-        }
+        predict_rows (ctx, b, allowed, NULL, 0, pred);
       else
         library_predict (s, ctx, b, pred);
       for (int64_t i = 0; i < n; i++)
@@ -359,19 +358,32 @@ accuracy (SkillLib *s, LfStrategyCtx *ctx, const GArray *ids, const LfReal *w, c
   return (double) right / (double) ids->len;
 }
 
+/* Where class c stands in the int32 array, or its length when absent. */
+static guint
+class_at (const GArray *classes, int32_t c)
+{
+  guint j = 0;
+  while (j < classes->len && g_array_index (classes, int32_t, j) != c)
+    j++;
+  return j;
+}
+
+/* Appends c unless it is there already; returns its place. */
+static guint
+class_add (GArray *classes, int32_t c)
+{
+  guint j = class_at (classes, c);
+  if (j == classes->len)
+    g_array_append_val (classes, c);
+  return j;
+}
+
 static GArray *
 class_union (const GArray *a, const GArray *b)
 {
   GArray *u = g_array_copy ((GArray *) a);
   for (guint i = 0; i < b->len; i++)
-    {
-      int32_t c = g_array_index (b, int32_t, i);
-      gboolean have = FALSE;
-      for (guint j = 0; j < u->len && !have; j++)
-        have = g_array_index (u, int32_t, j) == c;
-      if (!have)
-        g_array_append_val (u, c);
-    }
+    class_add (u, g_array_index (b, int32_t, i));
   return u;
 }
 
@@ -431,13 +443,7 @@ embed_experience (SkillLib *s, LfStrategyCtx *ctx, int64_t e, GError **error)
   lf_ctx_labels (ctx, ids, n, labels);
   g_array_set_size (s->exp_classes, 0);
   for (int64_t i = 0; i < n; i++)
-    {
-      gboolean have = FALSE;
-      for (guint j = 0; j < s->exp_classes->len && !have; j++)
-        have = g_array_index (s->exp_classes, int32_t, j) == labels[i];
-      if (!have)
-        g_array_append_val (s->exp_classes, labels[i]);
-    }
+    class_add (s->exp_classes, labels[i]);
   int64_t m = MIN (n, s->embed_samples);
   s->emb_n = m;
   slot_adapters_off (s);
@@ -602,15 +608,8 @@ sl_after_experience (void *self, LfStrategyCtx *ctx, GError **error)
       for (guint i = 0; i < s->exp_classes->len; i++)
         {
           int32_t c = g_array_index (s->exp_classes, int32_t, i);
-          guint at = sk->classes->len;
-          for (guint j = 0; j < sk->classes->len; j++)
-            if (g_array_index (sk->classes, int32_t, j) == c)
-              at = j;
-          if (at == sk->classes->len)
-            {
-              g_array_append_val (sk->classes, c);
-              g_array_set_size (sk->protos, sk->classes->len * s->d);
-            }
+          guint at = class_add (sk->classes, c);
+          g_array_set_size (sk->protos, sk->classes->len * s->d);   /* a new class: a zero prototype */
           double *pr = &g_array_index (sk->protos, double, (gsize) at * s->d);
           for (int64_t k = 0; k < s->d; k++)
             pr[k] += s->cls_sum[c * s->d + k];
