@@ -610,6 +610,35 @@ result_with (double A, int seed, const char *extra)
   return g_strdup_printf ("%s, %s}", base, extra);
 }
 
+/* A hand-made cell: its method (and strategy), seed, extra result members
+ * (result_with) and scenario (NULL: the matrix's). */
+typedef struct { const char *scenario, *method, *extra; int seed; } HandCell;
+
+/* Writes matrix folder m: cell k (id PREFIX<k>) holds result_with (0.5 +
+ * 0.01 k, seed, extra), and index.json lists them with the model, dataset
+ * and scenario given. */
+static void
+write_hand_matrix (const char *m, const char *prefix, const char *model, const char *dataset, const char *scenario,
+                   const HandCell *cells, guint n)
+{
+  GString *idx = g_string_new ("{\"cells\": [");
+  for (guint k = 0; k < n; k++)
+    {
+      g_autofree char *id = g_strdup_printf ("%s%u", prefix, k);
+      g_autofree char *dir = g_build_filename (m, "cells", id, NULL);
+      g_autofree char *res = result_with (0.5 + 0.01 * k, cells[k].seed, cells[k].extra);
+      write_file (dir, "result.json", res);
+      g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\", \"model\": "
+                                   "\"%s\", \"dataset\": \"%s\", \"scenario\": \"%s\", \"seed\": %d, "
+                                   "\"status\": \"ok\"}",
+                              k ? ", " : "", id, cells[k].method, cells[k].method, model, dataset,
+                              cells[k].scenario ? cells[k].scenario : scenario, cells[k].seed);
+    }
+  g_string_append (idx, "]}");
+  write_file (m, "index.json", idx->str);
+  g_string_free (idx, TRUE);
+}
+
 /* utilization.csv's fraction_mean (NaN: no row) and seeds of (method, experience, expert) */
 static double
 util_row (GPtrArray *rows, const char *method, int e, int x, int *seeds)
@@ -664,24 +693,10 @@ test_expert_utilization (void)
     "{\"experience\": 1, \"layers\": {\"a\": {\"fractions\": null}}}]}";
   /* naive: garbage where the member would be */
   const char *u3 = "\"expert_utilization\": {\"experience\": 0}";
-  struct { const char *method, *util; int seed; } cells[] = {
-    { "lifelong-moe", u0, 0 }, { "lifelong-moe", u1, 1 }, { "moe", u2, 0 }, { "naive", u3, 0 },
+  const HandCell cells[] = {
+    { NULL, "lifelong-moe", u0, 0 }, { NULL, "lifelong-moe", u1, 1 }, { NULL, "moe", u2, 0 }, { NULL, "naive", u3, 0 },
   };
-  GString *idx = g_string_new ("{\"cells\": [");
-  for (guint k = 0; k < G_N_ELEMENTS (cells); k++)
-    {
-      g_autofree char *id = g_strdup_printf ("u%u", k);
-      g_autofree char *dir = g_build_filename (m, "cells", id, NULL);
-      g_autofree char *res = result_with (0.5 + 0.01 * k, cells[k].seed, cells[k].util);
-      write_file (dir, "result.json", res);
-      g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\", \"model\": "
-                                   "\"transformer\", \"dataset\": \"fortunes\", \"scenario\": "
-                                   "\"continual-pretraining\", \"seed\": %d, \"status\": \"ok\"}",
-                              k ? ", " : "", id, cells[k].method, cells[k].method, cells[k].seed);
-    }
-  g_string_append (idx, "]}");
-  write_file (m, "index.json", idx->str);
-  g_string_free (idx, TRUE);
+  write_hand_matrix (m, "u", "transformer", "fortunes", "continual-pretraining", cells, G_N_ELEMENTS (cells));
   g_autofree char *rep = report_of (m);
   g_autofree char *csv = read_file (rep, "utilization.csv");
   g_test_message ("utilization.csv:\n%s", csv);
@@ -740,24 +755,10 @@ test_editing_points (void)
     "{\"reliability\": 0.1}]}";
   const char *p2 = "\"editing\": {\"points\": [{\"edits\": 10, \"reliability\": 0.125, \"locality\": 1}, "
     "{\"edits\": 1, \"reliability\": 0.5, \"locality\": 1}]}";
-  struct { const char *method, *pts; int seed; } cells[] = {
-    { "wise", p0, 0 }, { "wise", p1, 1 }, { "grace", p2, 0 },
+  const HandCell cells[] = {
+    { NULL, "wise", p0, 0 }, { NULL, "wise", p1, 1 }, { NULL, "grace", p2, 0 },
   };
-  GString *idx = g_string_new ("{\"cells\": [");
-  for (guint k = 0; k < G_N_ELEMENTS (cells); k++)
-    {
-      g_autofree char *id = g_strdup_printf ("p%u", k);
-      g_autofree char *dir = g_build_filename (m, "cells", id, NULL);
-      g_autofree char *res = result_with (0.5 + 0.01 * k, cells[k].seed, cells[k].pts);
-      write_file (dir, "result.json", res);
-      g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\", \"model\": "
-                                   "\"transformer\", \"dataset\": \"facts\", \"scenario\": "
-                                   "\"knowledge-editing\", \"seed\": %d, \"status\": \"ok\"}",
-                              k ? ", " : "", id, cells[k].method, cells[k].method, cells[k].seed);
-    }
-  g_string_append (idx, "]}");
-  write_file (m, "index.json", idx->str);
-  g_string_free (idx, TRUE);
+  write_hand_matrix (m, "p", "transformer", "facts", "knowledge-editing", cells, G_N_ELEMENTS (cells));
   g_autofree char *rep = report_of (m);
   g_autofree char *md = read_file (rep, "leaderboard.md");
   g_test_message ("leaderboard.md:\n%s", md);
@@ -851,7 +852,7 @@ static void
 test_curves (void)
 {
   g_autofree char *m = g_build_filename (tmp, "curves", NULL);
-  struct { const char *scenario, *method, *extra; int seed; } cells[] = {
+  const HandCell cells[] = {
     /* er: means (0.9 + 0.7) / 2 = 0.8, 0.5, 0.4 */
     { "online/3/blurry-50-10", "er", "\"online\": {\"eval_every\": 100, \"samples\": [100, 200, 300], "
                                      "\"accuracy\": [0.9, 0.6, 0.5], \"classes_seen\": [2, 4, 6]}", 0 },
@@ -870,22 +871,7 @@ test_curves (void)
     { "open-world/3", "sola", "\"open_world\": {\"old_accuracy\": [null, 0.6, 0.4], \"new_accuracy\": "
                               "[0.7, 0.5], \"novelty_auroc\": [null, 0.65, 0.95]}", 1 },
   };
-  GString *idx = g_string_new ("{\"cells\": [");
-  for (guint k = 0; k < G_N_ELEMENTS (cells); k++)
-    {
-      g_autofree char *id = g_strdup_printf ("c%u", k);
-      g_autofree char *dir = g_build_filename (m, "cells", id, NULL);
-      g_autofree char *res = result_with (0.5 + 0.01 * k, cells[k].seed, cells[k].extra);
-      write_file (dir, "result.json", res);
-      g_string_append_printf (idx, "%s{\"id\": \"%s\", \"method\": \"%s\", \"strategy\": \"%s\", \"model\": "
-                                   "\"mlp\", \"dataset\": \"synthetic\", \"scenario\": \"%s\", \"seed\": %d, "
-                                   "\"status\": \"ok\"}",
-                              k ? ", " : "", id, cells[k].method, cells[k].method, cells[k].scenario,
-                              cells[k].seed);
-    }
-  g_string_append (idx, "]}");
-  write_file (m, "index.json", idx->str);
-  g_string_free (idx, TRUE);
+  write_hand_matrix (m, "c", "mlp", "synthetic", NULL, cells, G_N_ELEMENTS (cells));
   g_autofree char *rep = g_build_filename (m, "report", NULL);
   /* an earlier report's chart of a curve this one does not draw */
   write_file (rep, "online-accuracy-s9.png", "stale");
