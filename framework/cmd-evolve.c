@@ -962,21 +962,6 @@ evolve (const EvolveArgs *a, GError **error)
   return TRUE;
 }
 
-static gboolean
-parse_int (const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-  char *end;
-  long long v = strtoll (s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-    {
-      fprintf (stderr, "lifelong evolve: %s %s: expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-               "]\n", opt, s, lo, hi);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 int
 lf_cmd_evolve (int argc, char **argv)
 {
@@ -1012,17 +997,17 @@ lf_cmd_evolve (int argc, char **argv)
         prompt_prefix = argv[++i];
       else if (g_str_equal (s, "--seed") && has_val)
         {
-          if (!parse_int (s, argv[++i], 0, G_MAXINT64, &a.seed))
+          if (!lf_cli_parse_int ("evolve", s, argv[++i], 0, G_MAXINT64, &a.seed))
             return 2;
         }
       else if (g_str_equal (s, "--threads") && has_val)
         {
-          if (!parse_int (s, argv[++i], 1, 256, &a.threads))
+          if (!lf_cli_parse_int ("evolve", s, argv[++i], 1, 256, &a.threads))
             return 2;
         }
       else if (g_str_equal (s, "--show") && has_val)
         {
-          if (!parse_int (s, argv[++i], 0, 1000000, &a.show))
+          if (!lf_cli_parse_int ("evolve", s, argv[++i], 0, 1000000, &a.show))
             return 2;
         }
       else if (g_str_equal (s, "--major"))

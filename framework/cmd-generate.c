@@ -31,21 +31,6 @@ static const char generate_usage[] =
   "  --threads N         threads for BLIS and the engine (default 1)\n"
   "  --plugin-path DIR   also look for plugins in DIR (may repeat)\n";
 
-static gboolean
-parse_int (const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-  char *end;
-  long long v = strtoll (s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-    {
-      fprintf (stderr, "lifelong generate: %s %s: expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-               "]\n", opt, s, lo, hi);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 int
 lf_cmd_generate (int argc, char **argv)
 {
@@ -67,22 +52,22 @@ lf_cmd_generate (int argc, char **argv)
         prompt = argv[++i];
       else if (g_str_equal (a, "--max-tokens") && has_val)
         {
-          if (!parse_int (a, argv[++i], 0, 100000000, &max_new))
+          if (!lf_cli_parse_int ("generate", a, argv[++i], 0, 100000000, &max_new))
             return 2;
         }
       else if (g_str_equal (a, "--top-k") && has_val)
         {
-          if (!parse_int (a, argv[++i], 0, 100000000, &top_k))
+          if (!lf_cli_parse_int ("generate", a, argv[++i], 0, 100000000, &top_k))
             return 2;
         }
       else if (g_str_equal (a, "--seed") && has_val)
         {
-          if (!parse_int (a, argv[++i], 0, G_MAXINT64, &seed))
+          if (!lf_cli_parse_int ("generate", a, argv[++i], 0, G_MAXINT64, &seed))
             return 2;
         }
       else if (g_str_equal (a, "--threads") && has_val)
         {
-          if (!parse_int (a, argv[++i], 1, 256, &threads))
+          if (!lf_cli_parse_int ("generate", a, argv[++i], 1, 256, &threads))
             return 2;
         }
       else if (g_str_equal (a, "--temperature") && has_val)

@@ -79,21 +79,6 @@ sim_value (uint64_t seed, int64_t f)
   return sim_facts[f].values[lf_rng_below (&r, (uint64_t) n)];
 }
 
-static gboolean
-parse_int (const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-  char *end;
-  long long v = strtoll (s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-    {
-      fprintf (stderr, "lifelong simulate-user: %s %s: expected an integer in [%" G_GINT64_FORMAT ", %"
-               G_GINT64_FORMAT "]\n", opt, s, lo, hi);
-      return FALSE;
-    }
-  *out = v;
-  return TRUE;
-}
-
 /* The model's greedy reply to question: the text up to the end token or
  * the first newline, printable ASCII only (a log's reply is one line). */
 static char *
@@ -149,27 +134,27 @@ lf_cmd_simulate_user (int argc, char **argv)
         g_ptr_array_add (paths, argv[++i]);
       else if (g_str_equal (a, "--day") && has_val)
         {
-          if (!parse_int (a, argv[++i], 1, 100000, &day))
+          if (!lf_cli_parse_int ("simulate-user", a, argv[++i], 1, 100000, &day))
             return 2;
         }
       else if (g_str_equal (a, "--seed") && has_val)
         {
-          if (!parse_int (a, argv[++i], 0, G_MAXINT64, &seed))
+          if (!lf_cli_parse_int ("simulate-user", a, argv[++i], 0, G_MAXINT64, &seed))
             return 2;
         }
       else if (g_str_equal (a, "--new") && has_val)
         {
-          if (!parse_int (a, argv[++i], 0, SIM_N_FACTS, &n_new))
+          if (!lf_cli_parse_int ("simulate-user", a, argv[++i], 0, SIM_N_FACTS, &n_new))
             return 2;
         }
       else if (g_str_equal (a, "--repeats") && has_val)
         {
-          if (!parse_int (a, argv[++i], 0, SIM_N_FACTS, &n_rep))
+          if (!lf_cli_parse_int ("simulate-user", a, argv[++i], 0, SIM_N_FACTS, &n_rep))
             return 2;
         }
       else if (g_str_equal (a, "--threads") && has_val)
         {
-          if (!parse_int (a, argv[++i], 1, 256, &threads))
+          if (!lf_cli_parse_int ("simulate-user", a, argv[++i], 1, 256, &threads))
             return 2;
         }
       else if (g_str_equal (a, "--facts"))

@@ -7,6 +7,11 @@
 
 G_BEGIN_DECLS
 
+/* An option's integer value: s must be a whole decimal integer in [lo, hi];
+ * otherwise prints "lifelong CMD: OPT S: expected an integer in [LO, HI]"
+ * to stderr and returns FALSE (the command's usage error). */
+gboolean lf_cli_parse_int (const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
+
 /* lifelong plugins [--json] [--plugin-path DIR]...
  * Lists every plugin on the search path (stdout); files that failed to load
  * go to stderr, each naming the file.  0 when the listing was printed, 2 on

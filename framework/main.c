@@ -2,6 +2,7 @@
 #include "commands.h"
 #include <lifelong/lifelong.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
@@ -19,6 +20,21 @@ static const char usage[] =
   "  --version            versions, the BLIS kernel set and the thread count\n"
   "\n"
   "`lifelong COMMAND --help` describes each command.\n";
+
+gboolean
+lf_cli_parse_int (const char *cmd, const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+  char *end;
+  long long v = strtoll (s, &end, 10);
+  if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+    {
+      fprintf (stderr, "lifelong %s: %s %s: expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]\n",
+               cmd, opt, s, lo, hi);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
 
 static void
 print_version (void)
